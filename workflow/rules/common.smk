@@ -1,0 +1,134 @@
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+# Configuration: the top-level keys first, then one schema per stage, so
+# that each stage's keys are described (with their defaults) beside the
+# stage's name. Validation fills in every default before any rule runs.
+validate(config, "../schemas/config.schema.yaml")
+
+CONFIG_SECTIONS = [
+    "ingest",
+    "qc",
+    "split",
+    "scan",
+    "ga",
+    "network",
+    "communities",
+    "crs",
+    "subtypes",
+    "attention",
+    "report",
+]
+for section in CONFIG_SECTIONS:
+    config.setdefault(section, {})
+    validate(config[section], f"../schemas/{section}.schema.yaml")
+
+for name, simulation in config.get("simulations", {}).items():
+    validate(simulation, "../schemas/simulation.schema.yaml")
+
+
+# Cohort sheet: one row per cohort, analysed independently.
+def read_cohort_sheet(path):
+    if not Path(path).exists():
+        raise ValueError(
+            f"cohort sheet {path} (config key 'cohorts') not found; "
+            "point 'cohorts' at a tab-separated sheet as described in config/README.md"
+        )
+    sheet = pd.read_csv(path, sep="\t", dtype=str, comment="#", keep_default_na=False)
+    sheet.columns = [column.strip() for column in sheet.columns]
+    sheet = sheet.map(lambda value: value.strip() if isinstance(value, str) else value)
+    # Empty cells mean "not given": drop them so that schema defaults apply.
+    sheet = sheet.replace({"": None})
+    validate(sheet, "../schemas/cohorts.schema.yaml")
+    duplicated = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
+    if duplicated:
+        raise ValueError(
+            f"cohort sheet {path}: cohort names must be unique; repeated: {duplicated}"
+        )
+    return sheet.set_index("cohort", drop=False)
+
+
+cohorts = read_cohort_sheet(config["cohorts"])
+COHORTS = cohorts["cohort"].tolist()
+
+
+wildcard_constraints:
+    cohort="|".join(re.escape(name) for name in COHORTS) or "(?!)",
+    simulation="[A-Za-z0-9_.-]+",
+    size_limit=r"\d+",
+    batch=r"\d+",
+
+
+def cohort_value(cohort, column):
+    """Return a cohort sheet cell, or None where it is empty."""
+    value = cohorts.loc[cohort].get(column)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def genotype_files(path, genotype_format):
+    """Return the files that make up one genotype input."""
+    if genotype_format == "plink":
+        prefix = path[: -len(".bed")] if path.endswith(".bed") else path
+        return {
+            "bed": f"{prefix}.bed",
+            "bim": f"{prefix}.bim",
+            "fam": f"{prefix}.fam",
+        }
+    return {"genotypes": path}
+
+
+def cohort_genotype_files(wildcards):
+    return genotype_files(
+        cohort_value(wildcards.cohort, "genotypes"),
+        cohort_value(wildcards.cohort, "format"),
+    )
+
+
+def cohort_phenotype_files(wildcards):
+    path = cohort_value(wildcards.cohort, "phenotypes")
+    return {"phenotypes": path} if path else {}
+
+
+def has_case_only(cohort):
+    return cohort_value(cohort, "case_only_genotypes") is not None
+
+
+def has_truth(cohort):
+    return cohort_value(cohort, "truth") is not None
+
+
+def size_limits():
+    limits = config["ga"]["size_limits"]
+    return limits if isinstance(limits, list) else [limits]
+
+
+def n_ga_batches():
+    return math.ceil(config["ga"]["n_runs"] / config["ga"]["runs_per_job"])
+
+
+def all_targets():
+    targets = []
+    for cohort in COHORTS:
+        targets += [
+            f"results/{cohort}/qc/qc_summary.tsv",
+            f"results/{cohort}/ga/selections.tsv",
+            f"results/{cohort}/network/network.graphml",
+            f"results/{cohort}/communities/communities.tsv",
+            f"results/{cohort}/crs/community_stats.tsv",
+            f"results/{cohort}/subtypes/subtypes.tsv",
+            f"results/{cohort}/plots/done.txt",
+        ]
+        if config["scan"]["enabled"]:
+            targets.append(f"results/{cohort}/scan/pairs.tsv")
+        if config["attention"]["enabled"]:
+            targets.append(f"results/{cohort}/interactions/interactions.tsv")
+    return targets

@@ -1,0 +1,218 @@
+"""Ingest one cohort's genotypes and phenotypes into the genotype store.
+
+:func:`ingest_cohort` reads a VCF/BCF file, a PLINK 1 fileset or a
+GAMETES/PMLB table, attaches case/control status from a phenotype sheet (or
+from the genotype file itself: PLINK .fam column 6, a table's label
+column), and writes the store described in :mod:`fcsnet.store` together
+with ``ingest_summary.tsv``, a table of the counts of everything read,
+skipped, recoded or dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fcsnet.errors import ConfigError, InputError
+from fcsnet.io import RawGenotypes, summarize_dosages
+from fcsnet.io.phenotypes import read_phenotype_sheet
+from fcsnet.io.plink import read_fam_status, read_plink
+from fcsnet.io.table import read_table_genotypes
+from fcsnet.io.vcf import read_vcf
+from fcsnet.store import GenotypeStore, write_store, write_table
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("vcf", "plink", "table")
+SUMMARY_FILE = "ingest_summary.tsv"
+N_IDS_LOGGED = 5
+
+DEFAULT_OPTIONS = {
+    "multiallelic": "split",
+    "haploid": "missing",
+    "region": None,
+    "label_column": "Class",
+    "chunk_variants": 256,
+}
+
+
+def read_genotypes(path, genotype_format: str, options: dict) -> RawGenotypes:
+    """Read a genotype file of the given format with the ``ingest`` options."""
+    if genotype_format == "vcf":
+        return read_vcf(
+            path,
+            region=options["region"],
+            multiallelic=options["multiallelic"],
+            haploid=options["haploid"],
+            chunk_variants=options["chunk_variants"],
+        )
+    if genotype_format == "plink":
+        return read_plink(path)
+    if genotype_format == "table":
+        return read_table_genotypes(path, label_column=options["label_column"])
+    raise ConfigError(f"genotype format {genotype_format!r} is not one of {FORMATS}")
+
+
+def _log_ids(message: str, ids: list[str]) -> None:
+    if ids:
+        shown = ", ".join(ids[:N_IDS_LOGGED])
+        more = f" and {len(ids) - N_IDS_LOGGED} more" if len(ids) > N_IDS_LOGGED else ""
+        logger.warning("%d %s: %s%s", len(ids), message, shown, more)
+
+
+def _attach_sheet(raw: RawGenotypes, phenotypes, phenotype_column, counts: Counter):
+    """Join the phenotype sheet; return the genotype column indices kept and the sample table."""
+    sheet, sheet_counts, dropped_ids = read_phenotype_sheet(phenotypes, phenotype_column)
+    counts.update(sheet_counts)
+    genotyped = pd.Index(raw.sample_ids)
+    dropped = set(dropped_ids)
+    in_sheet = set(sheet["sample_id"]) | dropped
+    without_row = [sample for sample in raw.sample_ids if sample not in in_sheet]
+    not_genotyped = [sample for sample in sheet["sample_id"] if sample not in set(genotyped)]
+    counts["genotyped_samples_without_phenotype_row"] = len(without_row)
+    counts["genotyped_samples_status_missing"] = sum(sample in dropped for sample in genotyped)
+    counts["phenotyped_samples_not_genotyped"] = len(not_genotyped)
+    _log_ids(f"genotyped samples have no row in {phenotypes}", without_row)
+    _log_ids(f"samples of {phenotypes} are not in the genotype file", not_genotyped)
+
+    sheet = sheet.set_index("sample_id", drop=False)
+    keep = np.flatnonzero(genotyped.isin(sheet.index))
+    if len(keep) == 0:
+        raise InputError(
+            f"no sample is in both the genotype file and the phenotype sheet {phenotypes}: "
+            f"genotype IDs start with {raw.sample_ids[:3]}, sheet IDs with "
+            f"{sheet['sample_id'].tolist()[:3]}. The sheet's sample_id (or IID) column must "
+            "use the genotype file's sample names"
+        )
+    samples = sheet.loc[genotyped[keep]].reset_index(drop=True)
+    return keep, samples
+
+
+def _attach_file_status(raw: RawGenotypes, genotypes, genotype_format, counts: Counter):
+    """Use the status carried by the genotype file; return the kept indices and the sample table."""
+    if genotype_format == "vcf":
+        raise InputError(
+            f"VCF cohort {genotypes} has no phenotype sheet; give one in the cohort sheet's "
+            "'phenotypes' column"
+        )
+    status = raw.status
+    if status is None and genotype_format == "plink":
+        status = read_fam_status(genotypes)  # raises the reason .fam column 6 is unusable
+    if status is None:
+        raise InputError(
+            f"genotype table {genotypes} has no label column; set ingest.label_column or give "
+            "a phenotype sheet"
+        )
+    missing = np.isnan(status)
+    counts["genotyped_samples_status_missing"] = int(missing.sum())
+    _log_ids(
+        f"samples of {genotypes} have a missing status and are dropped",
+        [sample for sample, absent in zip(raw.sample_ids, missing, strict=True) if absent],
+    )
+    keep = np.flatnonzero(~missing)
+    samples = pd.DataFrame(
+        {
+            "sample_id": [raw.sample_ids[index] for index in keep],
+            "status": status[keep].astype(np.int64),
+        }
+    )
+    return keep, samples
+
+
+def _check_classes(samples: pd.DataFrame, source) -> None:
+    n_cases = int((samples["status"] == 1).sum())
+    n_controls = int((samples["status"] == 0).sum())
+    if n_cases == 0 or n_controls == 0:
+        raise InputError(
+            f"cohort {source} has {n_cases} cases and {n_controls} controls after joining "
+            "genotypes and phenotypes; case/control analysis needs both classes. Check the "
+            "phenotype column and its coding (0/1 or 1/2)"
+        )
+
+
+def ingest_cohort(
+    genotypes,
+    genotype_format: str,
+    output_dir,
+    phenotypes=None,
+    phenotype_column: str | None = None,
+    options: dict | None = None,
+    case_only: bool = False,
+) -> GenotypeStore:
+    """Read one cohort and write its genotype store and ``ingest_summary.tsv``.
+
+    Parameters
+    ----------
+    genotypes : str or Path
+        Genotype file: VCF/BCF, PLINK .bed or fileset prefix, or table.
+    genotype_format : {"vcf", "plink", "table"}
+    output_dir : str or Path
+        Store directory (e.g. ``results/<cohort>/genotypes``).
+    phenotypes : str or Path, optional
+        Phenotype sheet; without it the status comes from the genotype file
+        (PLINK .fam column 6 or a table's label column).
+    phenotype_column : str, optional
+        Status column of the sheet; default is its first non-ID column.
+    options : dict, optional
+        The ``ingest`` config section; missing keys take
+        :data:`DEFAULT_OPTIONS`.
+    case_only : bool
+        Genotypes of cases only: every sample gets status 1, and no
+        phenotype sheet or label is read.
+
+    Returns
+    -------
+    GenotypeStore
+        The store as written.
+    """
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    if genotype_format not in FORMATS:
+        raise ConfigError(f"genotype format {genotype_format!r} is not one of {FORMATS}")
+    logger.info("ingesting %s (%s) into %s", genotypes, genotype_format, output_dir)
+    raw = read_genotypes(genotypes, genotype_format, options)
+    counts: Counter = Counter(raw.counts)
+    counts["genotyped_samples"] = len(raw.sample_ids)
+
+    if case_only:
+        if phenotypes is not None:
+            logger.warning("case-only genotypes: ignoring the phenotype sheet %s", phenotypes)
+        keep = np.arange(len(raw.sample_ids))
+        samples = pd.DataFrame({"sample_id": raw.sample_ids, "status": 1})
+    elif phenotypes is not None:
+        keep, samples = _attach_sheet(raw, phenotypes, phenotype_column, counts)
+    else:
+        keep, samples = _attach_file_status(raw, genotypes, genotype_format, counts)
+    if not case_only:
+        _check_classes(samples, genotypes)
+
+    variants = raw.variants
+    dosages = raw.dosages
+    if len(keep) < dosages.shape[1]:
+        dosages = np.ascontiguousarray(dosages[:, keep])
+        variants = variants.copy()
+        variants["alt_freq"], variants["call_rate"] = summarize_dosages(dosages)
+    counts["samples_written"] = len(samples)
+    counts["cases_written"] = int((samples["status"] == 1).sum())
+    counts["controls_written"] = int((samples["status"] == 0).sum())
+    logger.info(
+        "writing %d variants x %d samples (%d cases, %d controls) to %s",
+        dosages.shape[0],
+        dosages.shape[1],
+        counts["cases_written"],
+        counts["controls_written"],
+        output_dir,
+    )
+    store = GenotypeStore(dosages, variants, samples)
+    write_store(store, output_dir)
+    write_summary(counts, Path(output_dir) / SUMMARY_FILE)
+    return store
+
+
+def write_summary(counts: Counter, path) -> None:
+    """Write the counts as a two-column ``item, count`` table in a fixed order."""
+    rows = [(name, int(value)) for name, value in sorted(counts.items())]
+    write_table(pd.DataFrame(rows, columns=["item", "count"]), path)

@@ -1,0 +1,122 @@
+"""Read GAMETES/PMLB genotype tables.
+
+A table is tab-separated text (gzip allowed), one row per sample and one
+column per SNP, with genotypes coded 0/1/2 (minor-allele counts), ``NA`` for
+a missing call and a label column of case/control status (default
+``Class``). Tables carry no sample IDs, so each sample is named ``row<i>``
+after its 0-based data row number, which joins results back to the input
+rows. Tables carry no positions either: ``chrom``, ``ref`` and ``alt`` are
+``NA`` and ``pos`` is 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fcsnet.errors import InputError
+from fcsnet.io import RawGenotypes, summarize_dosages
+from fcsnet.io.phenotypes import code_status
+
+logger = logging.getLogger(__name__)
+
+MISSING_TOKENS = ["NA"]
+
+
+def read_table_genotypes(path: str | Path, label_column: str | None = "Class") -> RawGenotypes:
+    """Read a 0/1/2 genotype table.
+
+    Parameters
+    ----------
+    path : str or Path
+        Tab-separated table, optionally gzipped.
+    label_column : str or None
+        Column of case/control status (0/1 or 1/2), excluded from the
+        genotypes. None reads every column as a SNP and returns no status.
+
+    Returns
+    -------
+    RawGenotypes
+        ``dosages`` int8, shape (n_variants, n_samples); ``status`` from the
+        label column.
+
+    Raises
+    ------
+    InputError
+        If the label column is absent, a genotype is not 0, 1, 2 or ``NA``,
+        or the table has no rows or no SNP columns.
+    """
+    try:
+        table = pd.read_csv(path, sep="\t", na_values=MISSING_TOKENS, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read genotype table {path}: {error}") from error
+    table.columns = [str(column).strip() for column in table.columns]
+
+    status = None
+    if label_column is not None:
+        if label_column not in table.columns:
+            raise InputError(
+                f"genotype table {path} has no label column {label_column!r}; set "
+                "ingest.label_column to the column of case/control status "
+                f"(columns start with {list(table.columns[:5])})"
+            )
+        status, coding = code_status(table[label_column], f"column {label_column!r} of {path}")
+        logger.info("%s: status coded %s in column %r", path, coding, label_column)
+        table = table.drop(columns=[label_column])
+    if table.shape[0] == 0 or table.shape[1] == 0:
+        raise InputError(
+            f"genotype table {path} has {table.shape[0]} rows and {table.shape[1]} SNP columns"
+        )
+    if len(set(table.columns)) != table.shape[1]:
+        raise InputError(f"genotype table {path} repeats column names; SNP names must be unique")
+
+    text_columns = [column for column in table.columns if table[column].dtype.kind not in "iuf"]
+    if text_columns:
+        column = text_columns[0]
+        numeric = pd.to_numeric(table[column], errors="coerce")
+        row = int(np.flatnonzero(numeric.isna() & table[column].notna())[0])
+        raise InputError(
+            f"genotype table {path}: value {table[column].iloc[row]!r} in column {column!r}, "
+            f"data row {row} is not 0, 1, 2 or NA"
+        )
+    values = table.to_numpy(dtype=np.float64)
+    called = ~np.isnan(values)
+    invalid = called & ~np.isin(values, (0.0, 1.0, 2.0))
+    if invalid.any():
+        row, column = (int(index[0]) for index in np.nonzero(invalid))
+        raise InputError(
+            f"genotype table {path}: value {values[row, column]:g} in column "
+            f"{table.columns[column]!r}, data row {row} is not 0, 1, 2 or NA"
+        )
+    dosages = np.where(called, values, -1).astype(np.int8)
+    dosages = np.ascontiguousarray(dosages.T)
+
+    n_variants, n_samples = dosages.shape
+    alt_freq, call_rate = summarize_dosages(dosages)
+    n_missing = int((dosages < 0).sum())
+    variants = pd.DataFrame(
+        {
+            "variant_id": list(table.columns),
+            "chrom": "NA",
+            "pos": 0,
+            "ref": "NA",
+            "alt": "NA",
+            "alt_freq": alt_freq,
+            "call_rate": call_rate,
+        }
+    )
+    counts: Counter = Counter(
+        {
+            "records_read": n_variants,
+            "variants_written": n_variants,
+            "missing_calls": n_missing,
+            "diploid_calls": dosages.size - n_missing,
+        }
+    )
+    sample_ids = [f"row{index}" for index in range(n_samples)]
+    logger.info("%s: %d SNPs x %d samples", path, n_variants, n_samples)
+    return RawGenotypes(dosages, variants, sample_ids, status, counts)

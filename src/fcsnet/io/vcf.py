@@ -1,0 +1,404 @@
+"""Read VCF and BCF files (plain, bgzipped or BCF) into alt-allele dosages.
+
+Records are streamed through cyvcf2 and converted in blocks of
+``chunk_variants`` output rows, so memory grows with the int8 output matrix
+and never with the text.
+
+Coding rules, applied to every call and counted in ``RawGenotypes.counts``:
+
+- Phase is ignored: ``0|1`` and ``0/1`` are both dosage 1.
+- A call with any missing allele (``./.``, ``0/.``, ``./1``, a bare ``.``)
+  is missing.
+- A haploid call (``0`` or ``1``, e.g. male chrX or chrM) is coded by
+  ``haploid``: ``"missing"`` sets it missing, ``"double"`` codes ``0`` as 0
+  and ``1`` as 2, like a homozygous diploid call. The number of haploid
+  calls is always counted, so diploid and haploid codes are never mixed
+  without a record in the log.
+- A call with more than two alleles (e.g. the triploid ``0/1/.``) is set
+  missing and counted.
+- A record without a GT field is skipped and counted. A record whose ALT is
+  ``.`` (a reference-only site) is skipped and counted.
+- Symbolic and structural alleles (``<DEL>``, ``<*:DEL>``, ``*``, breakend
+  notation) are skipped and counted per allele. A call that carries a
+  skipped allele is missing in the records kept from the same site.
+- A multiallelic site (more than one ALT) is either split into one biallelic
+  row per usable ALT (``multiallelic="split"``) or skipped
+  (``multiallelic="skip"``). In the row of ALT allele k, the dosage counts
+  allele k against REF, and a call that carries any other ALT allele is
+  missing, because its carrier has neither REF nor allele k on that
+  chromosome.
+- A variant whose ID is ``.`` is named ``chrom:pos:ref:alt``; a row split
+  from a multiallelic site with an ID is named ``ID:alt``. IDs that still
+  repeat get ``_2``, ``_3``, ... appended, and the renames are counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+from cyvcf2 import VCF
+
+from fcsnet.errors import ConfigError, InputError
+from fcsnet.io import RawGenotypes, make_unique_ids
+
+logger = logging.getLogger(__name__)
+
+MULTIALLELIC_MODES = ("split", "skip")
+HAPLOID_MODES = ("missing", "double")
+
+# Allele categories of one genotype allele in the row of ALT allele k.
+# cyvcf2 codes a missing allele as -1 and the padding after the last allele
+# of a call shorter than the record's widest call as -2.
+_END, _MISSING, _REF, _TARGET, _OTHER = range(5)
+_N_CATEGORIES = 5
+
+
+def _code_tables(haploid: str) -> tuple[np.ndarray, list[str]]:
+    """Build the dosage and call-kind lookup tables over pairs of allele categories.
+
+    Returns the int8 dosage of each of the 25 (first allele, second allele)
+    category pairs and the name of the counter each pair is counted under.
+    """
+    dosage = np.full(_N_CATEGORIES * _N_CATEGORIES, -1, dtype=np.int8)
+    kind = ["missing_calls"] * (_N_CATEGORIES * _N_CATEGORIES)
+    called = (_REF, _TARGET, _OTHER)
+    for first in range(_N_CATEGORIES):
+        for second in range(_N_CATEGORIES):
+            code = first * _N_CATEGORIES + second
+            if first in called and second in called:
+                if _OTHER in (first, second):
+                    kind[code] = "other_alt_calls_missing"
+                else:
+                    kind[code] = "diploid_calls"
+                    dosage[code] = (first == _TARGET) + (second == _TARGET)
+            elif first in called and second == _END:
+                if first == _OTHER:
+                    kind[code] = "other_alt_calls_missing"
+                elif haploid == "double":
+                    kind[code] = "haploid_calls_doubled"
+                    dosage[code] = 2 if first == _TARGET else 0
+                else:
+                    kind[code] = "haploid_calls_missing"
+            elif (first in called and second == _MISSING) or (
+                first == _MISSING and second in called
+            ):
+                kind[code] = "half_missing_calls"
+    return dosage, kind
+
+
+def is_symbolic_allele(allele: str) -> bool:
+    """Return True for symbolic, structural, star and breakend ALT alleles."""
+    return allele.startswith("<") or allele == "*" or "[" in allele or "]" in allele
+
+
+class _BlockConverter:
+    """Collect the allele pairs of up to ``capacity`` output rows and convert them to dosages."""
+
+    def __init__(self, n_samples: int, capacity: int, haploid: str):
+        self.n_samples = n_samples
+        self.capacity = capacity
+        self.alleles = np.empty((capacity, n_samples, 2), dtype=np.int16)
+        self.targets = np.empty(capacity, dtype=np.int16)
+        self.n_rows = 0
+        self.dosage_table, kinds = _code_tables(haploid)
+        self.kind_names = sorted(set(kinds))
+        self.kind_index = np.array([self.kind_names.index(name) for name in kinds])
+
+    def add(self, alleles: np.ndarray, target: int) -> None:
+        self.alleles[self.n_rows] = alleles
+        self.targets[self.n_rows] = target
+        self.n_rows += 1
+
+    def full(self) -> bool:
+        return self.n_rows == self.capacity
+
+    def convert(self, counts: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the block's dosages (int8, shape (n_rows, n_samples)), alt_freq and call_rate."""
+        rows = self.n_rows
+        alleles = self.alleles[:rows]
+        targets = self.targets[:rows]
+        if targets.max() == 1 and alleles.max() <= 1:
+            # Biallelic block: allele codes -2, -1, 0, 1 are the categories shifted by 2.
+            categories = alleles + 2
+        else:
+            target = targets[:, None, None]
+            categories = np.where(
+                alleles < 0,
+                alleles + 2,
+                np.where(alleles == 0, _REF, np.where(alleles == target, _TARGET, _OTHER)),
+            )
+        codes = categories[:, :, 0] * _N_CATEGORIES + categories[:, :, 1]
+        dosages = self.dosage_table[codes]
+        code_counts = np.bincount(codes.ravel(), minlength=_N_CATEGORIES * _N_CATEGORIES)
+        kind_counts = np.bincount(self.kind_index, weights=code_counts, minlength=len(self.kind_names))
+        for name, value in zip(self.kind_names, kind_counts, strict=True):
+            counts[name] += int(value)
+
+        n_missing = (dosages < 0).sum(axis=1)
+        n_called = self.n_samples - n_missing
+        # Each missing call contributes -1 to the row sum.
+        allele_count = dosages.sum(axis=1, dtype=np.int64) + n_missing
+        with np.errstate(invalid="ignore", divide="ignore"):
+            alt_freq = np.where(n_called > 0, allele_count / (2.0 * n_called), np.nan)
+        call_rate = n_called / self.n_samples
+        self.n_rows = 0
+        return dosages, alt_freq, call_rate
+
+
+def _check_options(multiallelic: str, haploid: str, chunk_variants: int) -> None:
+    if multiallelic not in MULTIALLELIC_MODES:
+        raise ConfigError(
+            f"ingest.multiallelic is {multiallelic!r}; expected one of {MULTIALLELIC_MODES}"
+        )
+    if haploid not in HAPLOID_MODES:
+        raise ConfigError(f"ingest.haploid is {haploid!r}; expected one of {HAPLOID_MODES}")
+    if chunk_variants < 1:
+        raise ConfigError(f"ingest.chunk_variants is {chunk_variants}; expected a positive integer")
+
+
+def _open_vcf(path, region, threads):
+    try:
+        vcf = VCF(str(path), threads=threads)
+    except (OSError, Exception) as error:  # cyvcf2 raises a plain Exception for unreadable files
+        raise InputError(f"cannot read {path} as VCF or BCF: {error}") from error
+    if not vcf.samples:
+        vcf.close()
+        raise InputError(
+            f"VCF {path} has no samples (a sites-only file); fcsnet needs per-sample genotypes"
+        )
+    if region is None:
+        return vcf, iter(vcf)
+    try:
+        records = vcf(region)
+    except (OSError, Exception) as error:  # cyvcf2 raises a plain Exception without an index
+        vcf.close()
+        raise InputError(
+            f"cannot read region {region!r} of {path}: {error}; a region needs a .tbi or .csi "
+            "index beside the file (make one with 'tabix -p vcf' or 'bcftools index')"
+        ) from error
+    return vcf, records
+
+
+def _record_alleles(variant, n_samples: int, counts: Counter) -> np.ndarray | None:
+    """Return the (n_samples, 2) allele indices of a record, or None when it has no GT field."""
+    try:
+        genotype = variant.genotype
+    except Exception:  # cyvcf2 raises a plain Exception when the record has no GT field
+        return None
+    if genotype is None:
+        return None
+    alleles = genotype.array()[:, :-1]
+    width = alleles.shape[1]
+    if width == 2:
+        return alleles
+    if width == 1:
+        return np.column_stack([alleles[:, 0], np.full(n_samples, -2, dtype=alleles.dtype)])
+    ploidy = (alleles != -2).sum(axis=1)
+    polyploid = ploidy > 2
+    counts["polyploid_calls_missing"] += int(polyploid.sum())
+    alleles = alleles[:, :2].copy()
+    alleles[polyploid] = -1
+    return alleles
+
+
+def read_vcf(
+    path,
+    region: str | None = None,
+    multiallelic: str = "split",
+    haploid: str = "missing",
+    chunk_variants: int = 256,
+    threads: int | None = None,
+) -> RawGenotypes:
+    """Read a VCF or BCF file into an alt-allele dosage matrix.
+
+    Parameters
+    ----------
+    path : str or Path
+        VCF (plain or bgzipped) or BCF file.
+    region : str, optional
+        ``chrom``, ``chrom:start-end`` or ``chrom:start``; needs an index
+        (.tbi or .csi) beside the file.
+    multiallelic : {"split", "skip"}
+        How to handle sites with more than one ALT allele (see module notes).
+    haploid : {"missing", "double"}
+        How to code haploid calls (see module notes).
+    chunk_variants : int
+        Output rows converted at a time; memory beyond the output matrix is
+        about ``chunk_variants * n_samples * 5`` bytes.
+    threads : int, optional
+        Extra htslib decompression threads.
+
+    Returns
+    -------
+    RawGenotypes
+        ``dosages`` int8, shape (n_variants, n_samples); ``status`` is None.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, has no samples, has no usable variant,
+        or every call is missing (for example a file of haploid calls read
+        with ``haploid="missing"``).
+    """
+    _check_options(multiallelic, haploid, chunk_variants)
+    vcf, records = _open_vcf(path, region, threads)
+    sample_ids = [str(sample) for sample in vcf.samples]
+    n_samples = len(sample_ids)
+    counts: Counter = Counter()
+    converter = _BlockConverter(n_samples, chunk_variants, haploid)
+    blocks: list[np.ndarray] = []
+    alt_freqs: list[np.ndarray] = []
+    call_rates: list[np.ndarray] = []
+    columns: dict[str, list] = {"variant_id": [], "chrom": [], "pos": [], "ref": [], "alt": []}
+
+    def flush() -> None:
+        dosages, alt_freq, call_rate = converter.convert(counts)
+        blocks.append(dosages)
+        alt_freqs.append(alt_freq)
+        call_rates.append(call_rate)
+
+    try:
+        for variant in records:
+            counts["records_read"] += 1
+            if counts["records_read"] % 100_000 == 0:
+                logger.info("read %d records of %s", counts["records_read"], path)
+            alts = variant.ALT
+            if not alts:
+                counts["records_without_alt_skipped"] += 1
+                continue
+            usable = [
+                (index, alt)
+                for index, alt in enumerate(alts, start=1)
+                if not is_symbolic_allele(alt)
+            ]
+            counts["symbolic_alleles_skipped"] += len(alts) - len(usable)
+            if not usable:
+                counts["records_symbolic_only_skipped"] += 1
+                continue
+            if len(alts) > 1:
+                if multiallelic == "skip":
+                    counts["multiallelic_records_skipped"] += 1
+                    continue
+                counts["multiallelic_records_split"] += 1
+            alleles = _record_alleles(variant, n_samples, counts)
+            if alleles is None:
+                counts["records_without_gt_skipped"] += 1
+                continue
+            chrom, pos, ref, record_id = variant.CHROM, variant.POS, variant.REF, variant.ID
+            for index, alt in usable:
+                if record_id is None:
+                    variant_id = f"{chrom}:{pos}:{ref}:{alt}"
+                elif len(alts) > 1:
+                    variant_id = f"{record_id}:{alt}"
+                else:
+                    variant_id = record_id
+                columns["variant_id"].append(variant_id)
+                columns["chrom"].append(chrom)
+                columns["pos"].append(pos)
+                columns["ref"].append(ref)
+                columns["alt"].append(alt)
+                converter.add(alleles, index)
+                if converter.full():
+                    flush()
+    finally:
+        vcf.close()
+    if converter.n_rows:
+        flush()
+
+    n_variants = len(columns["variant_id"])
+    counts["variants_written"] = n_variants
+    _log_counts(path, counts)
+    if n_variants == 0:
+        raise InputError(
+            f"no usable variants in {path}{_region_text(region)}: {_describe_skips(counts)}"
+        )
+    dosages = _concatenate(blocks, n_samples)
+    call_rate = np.concatenate(call_rates)
+    if not (call_rate > 0).any():
+        raise InputError(_all_missing_message(path, counts, haploid))
+
+    columns["variant_id"], counts["duplicate_variant_ids_renamed"] = make_unique_ids(
+        [str(identifier) for identifier in columns["variant_id"]]
+    )
+    variants = pd.DataFrame(columns)
+    variants["alt_freq"] = np.concatenate(alt_freqs)
+    variants["call_rate"] = call_rate
+    return RawGenotypes(dosages, variants, sample_ids, None, counts)
+
+
+def _concatenate(blocks: list[np.ndarray], n_samples: int) -> np.ndarray:
+    """Join the blocks into one matrix, releasing each block once it is copied.
+
+    ``numpy.empty`` leaves the new matrix's pages uncommitted until they are
+    written, so the resident memory stays near one matrix plus one block.
+    """
+    n_variants = sum(len(block) for block in blocks)
+    dosages = np.empty((n_variants, n_samples), dtype=np.int8)
+    start = 0
+    blocks.reverse()
+    while blocks:
+        block = blocks.pop()
+        dosages[start : start + len(block)] = block
+        start += len(block)
+        del block
+    return dosages
+
+
+def _region_text(region: str | None) -> str:
+    return f" (region {region})" if region else ""
+
+
+def _describe_skips(counts: Counter) -> str:
+    skipped = {name: value for name, value in counts.items() if name.endswith("skipped") and value}
+    if not counts["records_read"]:
+        return "the file has no records"
+    details = ", ".join(f"{name} {value}" for name, value in sorted(skipped.items()))
+    return f"{counts['records_read']} records read; {details or 'none kept'}"
+
+
+def _all_missing_message(path, counts: Counter, haploid: str) -> str:
+    message = f"no usable variants in {path}: every genotype call is missing"
+    if counts["haploid_calls_missing"]:
+        message += (
+            f"; {counts['haploid_calls_missing']} haploid calls were set missing because "
+            "ingest.haploid is 'missing'. Set ingest.haploid to 'double' to code haploid "
+            "calls 0/1 as dosage 0/2"
+        )
+    if counts["other_alt_calls_missing"]:
+        message += (
+            f"; {counts['other_alt_calls_missing']} calls carry an ALT allele other than the "
+            "row's own (a skipped symbolic allele or another ALT of a split site) and are missing"
+        )
+    if counts["polyploid_calls_missing"]:
+        message += (
+            f"; {counts['polyploid_calls_missing']} calls with more than two alleles were set "
+            "missing because fcsnet analyses diploid genotypes only"
+        )
+    return message
+
+
+def _log_counts(path, counts: Counter) -> None:
+    logger.info(
+        "%s: %d records read, %d variants written",
+        path,
+        counts["records_read"],
+        counts["variants_written"],
+    )
+    for name in sorted(counts):
+        if name not in ("records_read", "variants_written") and counts[name]:
+            logger.info("%s: %s = %d", path, name, counts[name])
+    if counts["haploid_calls_doubled"]:
+        logger.warning(
+            "%s: %d haploid calls coded as dosage 0/2 (ingest.haploid = 'double')",
+            path,
+            counts["haploid_calls_doubled"],
+        )
+    if counts["haploid_calls_missing"]:
+        logger.warning(
+            "%s: %d haploid calls set missing (ingest.haploid = 'missing')",
+            path,
+            counts["haploid_calls_missing"],
+        )

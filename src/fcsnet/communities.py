@@ -1,0 +1,426 @@
+"""Communities of the co-selection network and their significance.
+
+Detection runs one algorithm (Leiden, Louvain or greedy modularity) with
+several seeds and takes a consensus: two variants share a consensus
+community when at least ``consensus_threshold`` of the runs put them
+together (connected components of that co-assignment graph). A variant's
+stability is the fraction of runs whose community of that variant equals
+its consensus community exactly.
+
+A candidate community becomes a finding only after two checks, because the
+network of a cohort without signal still has small noise communities (two
+rare variants selected together once or twice already pass the edge test):
+
+1. Pruning on the training split: while removing one variant does not lower
+   the community's cross-validated fitness by more than ``prune_tolerance``,
+   the variant whose removal leaves the highest fitness is removed. A noise
+   variant that hitch-hiked on a real group lowers a saturated classifier's
+   fitness, so it goes; each member of a real group is needed.
+2. Significance on the validation split: a genotype-cell model of the
+   community fitted on the training split must separate validation cases
+   from controls (one-sided Mann-Whitney test of AUC > 0.5), with a
+   Benjamini-Hochberg q-value over the candidates at most ``alpha``. The
+   validation split played no part in the GA or the network, so the test is
+   free of their selection bias.
+
+Communities of fewer than ``min_size`` variants are not tested.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fcsnet.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("leiden", "louvain", "greedy")
+COMMUNITY_COLUMNS = [
+    "variant_id",
+    "community",
+    "stability",
+    "community_size",
+    "validation_auc",
+    "p_value",
+    "q_value",
+]
+
+
+@dataclass
+class CommunityResult:
+    """Communities of one network.
+
+    Attributes
+    ----------
+    communities : pandas.DataFrame
+        Reported communities, one row per variant, columns
+        :data:`COMMUNITY_COLUMNS`; communities numbered 1.. by size (largest
+        first, ties by the best q-value).
+    candidates : pandas.DataFrame
+        Every consensus community: ``candidate, variant_ids, n_variants,
+        pruned_variant_ids, validation_auc, p_value, q_value, community,
+        reported, reason``.
+    """
+
+    communities: pd.DataFrame
+    candidates: pd.DataFrame
+
+
+def _partition(graph, method: str, resolution: float, seed: int) -> np.ndarray:
+    """Return one membership vector of ``graph`` (igraph.Graph with a 'weight' edge attribute)."""
+    n_nodes = graph.vcount()
+    if graph.ecount() == 0:
+        return np.arange(n_nodes)
+    if method == "leiden":
+        import leidenalg
+
+        partition = leidenalg.find_partition(
+            graph,
+            leidenalg.RBConfigurationVertexPartition,
+            weights="weight",
+            resolution_parameter=resolution,
+            seed=seed,
+            n_iterations=-1,
+        )
+        return np.asarray(partition.membership)
+    if method == "louvain":
+        import random
+
+        import igraph
+
+        # igraph's multilevel uses igraph's own random generator; seed it from
+        # a local Random instance so that no global state is touched.
+        igraph.set_random_number_generator(random.Random(seed))
+        try:
+            clustering = graph.community_multilevel(weights="weight", resolution=resolution)
+        finally:
+            igraph.set_random_number_generator(random)
+        return np.asarray(clustering.membership)
+    import networkx as nx
+
+    nx_graph = nx.Graph()
+    nx_graph.add_nodes_from(range(n_nodes))
+    nx_graph.add_weighted_edges_from(
+        (edge.source, edge.target, edge["weight"]) for edge in graph.es
+    )
+    # Greedy modularity is deterministic; shuffling node order with the seed
+    # breaks ties differently between consensus runs.
+    order = np.random.default_rng(seed).permutation(n_nodes)
+    relabelled = nx.relabel_nodes(
+        nx_graph, {int(node): int(position) for position, node in enumerate(order)}
+    )
+    groups = nx.community.greedy_modularity_communities(
+        relabelled, weight="weight", resolution=resolution
+    )
+    membership = np.empty(n_nodes, dtype=np.int64)
+    for label, group in enumerate(groups):
+        for position in group:
+            membership[order[position]] = label
+    return membership
+
+
+def consensus_partition(
+    nodes: list[str], edges: pd.DataFrame, params: dict, *, seed
+) -> pd.DataFrame:
+    """Detect communities with several seeds and return their consensus.
+
+    Parameters
+    ----------
+    nodes : list of str
+        Variant ids of the network's nodes.
+    edges : pandas.DataFrame
+        Kept edges with ``variant_a, variant_b, weight``; weights must be
+        positive (modularity reads them as connection strengths).
+    params : dict
+        The ``communities`` config section: ``method``, ``resolution``
+        (higher gives more, smaller communities), ``n_seeds``,
+        ``consensus_threshold``.
+    seed : int or numpy.random.SeedSequence
+        Seeds of the individual runs are drawn from it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variant_id, candidate, stability``; candidates numbered 0.. by
+        decreasing size.
+    """
+    import igraph
+
+    method = params["method"]
+    if method not in METHODS:
+        raise ConfigError(f"communities.method must be one of {METHODS}; got {method!r}")
+    n_seeds = params["n_seeds"]
+    if n_seeds < 1:
+        raise ConfigError(f"communities.n_seeds must be at least 1; got {n_seeds}")
+    n_nodes = len(nodes)
+    if n_nodes == 0:
+        logger.warning("communities: the network has no nodes; no communities")
+        return pd.DataFrame(
+            {
+                "variant_id": pd.Series(dtype=str),
+                "candidate": pd.Series(dtype=int),
+                "stability": pd.Series(dtype=float),
+            }
+        )
+    position = {name: index for index, name in enumerate(nodes)}
+    graph = igraph.Graph(n=n_nodes)
+    graph.add_edges(
+        [
+            (position[a], position[b])
+            for a, b in zip(edges["variant_a"], edges["variant_b"], strict=True)
+        ]
+    )
+    graph.es["weight"] = edges["weight"].astype(float).tolist()
+    if graph.ecount() == 0:
+        logger.warning(
+            "communities: the network has no edges; each of the %d variants is its own community",
+            n_nodes,
+        )
+
+    run_seeds = np.random.SeedSequence(
+        seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy
+    ).generate_state(n_seeds)
+    memberships = np.array(
+        [_partition(graph, method, params["resolution"], int(run_seed)) for run_seed in run_seeds]
+    )
+    # together[r, i, j]: run r put nodes i and j in one community.
+    together = memberships[:, :, None] == memberships[:, None, :]
+    co_assignment = together.mean(axis=0)
+
+    import scipy.sparse
+    import scipy.sparse.csgraph
+
+    linked = scipy.sparse.csr_matrix(co_assignment >= params["consensus_threshold"])
+    _, consensus = scipy.sparse.csgraph.connected_components(linked, directed=False)
+    consensus_together = consensus[:, None] == consensus[None, :]
+    agrees = (together == consensus_together[None, :, :]).all(axis=2)
+    stability = agrees.mean(axis=0)
+
+    sizes = np.bincount(consensus)
+    order = sorted(
+        range(len(sizes)),
+        key=lambda label: (-sizes[label], min(np.flatnonzero(consensus == label))),
+    )
+    renumber = {label: rank for rank, label in enumerate(order)}
+    table = pd.DataFrame(
+        {
+            "variant_id": nodes,
+            "candidate": [renumber[label] for label in consensus],
+            "stability": stability,
+        }
+    )
+    logger.info(
+        "communities: %s with %d seeds found %d consensus communities (sizes %s)",
+        method,
+        n_seeds,
+        len(sizes),
+        sorted(sizes.tolist(), reverse=True),
+    )
+    return table.sort_values(["candidate", "variant_id"]).reset_index(drop=True)
+
+
+def prune_community(members: list[int], evaluate, tolerance: float) -> tuple[list[int], list[int]]:
+    """Remove variants that the community's training fitness does not need.
+
+    Parameters
+    ----------
+    members : list of int
+        Variant positions (rows of the training dosage matrix).
+    evaluate : callable
+        Training-split fitness of a list of variant-position tuples.
+    tolerance : float
+        A variant is removed while the fitness without it is at least the
+        current fitness minus ``tolerance``.
+
+    Returns
+    -------
+    kept, removed : lists of int
+    """
+    kept = sorted(members)
+    removed: list[int] = []
+    current = float(evaluate([tuple(kept)])[0])
+    while len(kept) > 1:
+        reduced = [tuple(v for v in kept if v != drop) for drop in kept]
+        scores = np.asarray(evaluate(reduced), dtype=float)
+        best = int(np.argmax(scores))
+        if scores[best] < current - tolerance:
+            break
+        removed.append(kept[best])
+        kept = list(reduced[best])
+        current = float(scores[best])
+    return kept, removed
+
+
+def validation_test(
+    members: list[int],
+    training: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+) -> tuple[float, float]:
+    """Return the validation AUC of a cells model of ``members`` and its one-sided p-value.
+
+    ``training`` and ``validation`` are ``(dosages, status)`` pairs with
+    dosages of shape (n_variants, n_samples).
+    """
+    from scipy.stats import mannwhitneyu
+
+    from fcsnet.crs import CellsClassifier
+
+    train_dosages, train_status = training
+    valid_dosages, valid_status = validation
+    model = CellsClassifier().fit(train_dosages[members].T, train_status)
+    scores = model.predict_proba(valid_dosages[members].T)[:, 1]
+    cases = scores[valid_status == 1]
+    controls = scores[valid_status == 0]
+    if len(cases) == 0 or len(controls) == 0:
+        return float("nan"), float("nan")
+    statistic, p_value = mannwhitneyu(cases, controls, alternative="greater")
+    return float(statistic / (len(cases) * len(controls))), float(p_value)
+
+
+def find_communities(
+    network,
+    variant_ids,
+    params: dict,
+    *,
+    seed,
+    training: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    evaluate=None,
+) -> CommunityResult:
+    """Detect, prune and test the communities of ``network``.
+
+    Parameters
+    ----------
+    network : fcsnet.network.Network
+    variant_ids : sequence of str
+        Variant ids of the rows of the dosage matrices.
+    params : dict
+        The ``communities`` config section.
+    seed : int or numpy.random.SeedSequence
+    training, validation : tuple of (dosages, status)
+        Genotypes (int8, shape (n_variants, n_samples)) and status of the two
+        splits. Without a validation split (``None``) or with
+        ``significance: none`` every community of at least ``min_size``
+        variants is reported untested, with a warning.
+    evaluate : callable, optional
+        Training-split fitness of variant-position tuples; needed when
+        ``prune`` is on.
+    """
+    from fcsnet.network import benjamini_hochberg
+
+    known = pd.Index([str(name) for name in variant_ids])
+    partition = consensus_partition(
+        network.nodes["variant_id"].astype(str).tolist(), network.edges, params, seed=seed
+    )
+    if params["prune"] and evaluate is None:
+        raise ConfigError("communities.prune needs a fitness evaluator on the training split")
+    significance = params["significance"]
+    if significance not in ("validation", "none"):
+        raise ConfigError(
+            f"communities.significance must be 'validation' or 'none'; got {significance!r}"
+        )
+    if significance == "validation" and validation is None:
+        logger.warning(
+            "communities: no validation split; communities are reported without a significance test"
+        )
+        significance = "none"
+
+    rows = []
+    for candidate, group in partition.groupby("candidate", sort=True):
+        members = sorted(known.get_indexer(group["variant_id"]).tolist())
+        row = {
+            "candidate": int(candidate),
+            "variant_ids": ",".join(known[members]),
+            "n_variants": len(members),
+            "pruned_variant_ids": "",
+            "validation_auc": np.nan,
+            "p_value": np.nan,
+        }
+        if len(members) > 1 and params["prune"]:
+            kept, removed = prune_community(members, evaluate, params["prune_tolerance"])
+            if removed:
+                logger.info(
+                    "communities: candidate %d loses %s in pruning",
+                    candidate,
+                    ",".join(known[removed]),
+                )
+            members = kept
+            row["pruned_variant_ids"] = ",".join(known[removed])
+            row["variant_ids"] = ",".join(known[members])
+            row["n_variants"] = len(members)
+        if len(members) < params["min_size"]:
+            row["reason"] = f"fewer than {params['min_size']} variants"
+            if len(members) == 1:
+                logger.info(
+                    "communities: %s forms a single-variant community; not reported",
+                    known[members[0]],
+                )
+        elif significance == "validation":
+            row["validation_auc"], row["p_value"] = validation_test(members, training, validation)
+            row["reason"] = ""
+        else:
+            row["reason"] = "untested"
+        rows.append(row)
+    candidates = pd.DataFrame(
+        rows,
+        columns=[
+            "candidate",
+            "variant_ids",
+            "n_variants",
+            "pruned_variant_ids",
+            "validation_auc",
+            "p_value",
+            "reason",
+        ],
+    )
+    tested = candidates["p_value"].notna()
+    candidates["q_value"] = np.nan
+    candidates.loc[tested, "q_value"] = benjamini_hochberg(
+        candidates.loc[tested, "p_value"].to_numpy()
+    )
+    failed = tested & (candidates["q_value"] > params["alpha"])
+    candidates.loc[failed, "reason"] = candidates.loc[failed, "q_value"].map(
+        lambda q: f"q_value {q:.3g} above alpha {params['alpha']}"
+    )
+    candidates["reported"] = (candidates["reason"] == "") | (candidates["reason"] == "untested")
+    for row in candidates[failed].itertuples():
+        logger.info(
+            "communities: candidate {%s} not significant on the validation split (%s)",
+            row.variant_ids,
+            row.reason,
+        )
+
+    reported = candidates[candidates["reported"]].sort_values(
+        ["n_variants", "q_value", "candidate"], ascending=[False, True, True]
+    )
+    candidates["community"] = 0
+    community_rows = []
+    stability = dict(zip(partition["variant_id"], partition["stability"], strict=True))
+    for number, row in enumerate(reported.itertuples(), start=1):
+        candidates.loc[candidates["candidate"] == row.candidate, "community"] = number
+        for variant in row.variant_ids.split(","):
+            community_rows.append(
+                {
+                    "variant_id": variant,
+                    "community": number,
+                    "stability": stability[variant],
+                    "community_size": row.n_variants,
+                    "validation_auc": row.validation_auc,
+                    "p_value": row.p_value,
+                    "q_value": row.q_value,
+                }
+            )
+    communities = pd.DataFrame(community_rows, columns=COMMUNITY_COLUMNS)
+    if communities.empty:
+        logger.warning(
+            "communities: no community passed the size and significance checks; nothing to score"
+        )
+    else:
+        logger.info(
+            "communities: %d reported: %s", len(reported), "; ".join(reported["variant_ids"])
+        )
+    return CommunityResult(communities, candidates)

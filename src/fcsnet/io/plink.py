@@ -107,7 +107,9 @@ def read_plink(path: str | Path, chunk_variants: int = 4096) -> RawGenotypes:
 
     counts: Counter = Counter({"records_read": n_variants, "variants_written": n_variants})
     if n_samples == 0 or n_variants == 0:
-        raise InputError(f"PLINK fileset {prefix} has {n_samples} samples and {n_variants} variants")
+        raise InputError(
+            f"PLINK fileset {prefix} has {n_samples} samples and {n_variants} variants"
+        )
     if len(set(sample_ids)) != n_samples:
         repeated = pd.Series(sample_ids)[pd.Series(sample_ids).duplicated()].unique()[:5]
         raise InputError(

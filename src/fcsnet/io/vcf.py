@@ -133,7 +133,9 @@ class _BlockConverter:
         codes = categories[:, :, 0] * _N_CATEGORIES + categories[:, :, 1]
         dosages = self.dosage_table[codes]
         code_counts = np.bincount(codes.ravel(), minlength=_N_CATEGORIES * _N_CATEGORIES)
-        kind_counts = np.bincount(self.kind_index, weights=code_counts, minlength=len(self.kind_names))
+        kind_counts = np.bincount(
+            self.kind_index, weights=code_counts, minlength=len(self.kind_names)
+        )
         for name, value in zip(self.kind_names, kind_counts, strict=True):
             counts[name] += int(value)
 

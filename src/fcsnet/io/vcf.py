@@ -34,6 +34,7 @@ Coding rules, applied to every call and counted in ``RawGenotypes.counts``:
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
 
@@ -174,14 +175,16 @@ def _open_vcf(path, region, threads):
     if region is None:
         return vcf, iter(vcf)
     try:
+        # cyvcf2 loads the index when the first record is requested.
         records = vcf(region)
+        first = next(records, None)
     except (OSError, Exception) as error:  # cyvcf2 raises a plain Exception without an index
         vcf.close()
         raise InputError(
             f"cannot read region {region!r} of {path}: {error}; a region needs a .tbi or .csi "
             "index beside the file (make one with 'tabix -p vcf' or 'bcftools index')"
         ) from error
-    return vcf, records
+    return vcf, itertools.chain([] if first is None else [first], records)
 
 
 def _record_alleles(variant, n_samples: int, counts: Counter) -> np.ndarray | None:

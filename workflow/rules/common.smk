@@ -1,4 +1,5 @@
 import math
+import os
 import re
 from pathlib import Path
 
@@ -6,6 +7,10 @@ import pandas as pd
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# The conda environments' post-deploy scripts (envs/*.post-deploy.sh) install
+# the fcsnet package from this repository; they read its path from here.
+os.environ.setdefault("FCSNET_REPOSITORY", str(Path(workflow.basedir).parent))
 
 
 # Configuration: the top-level keys first, then one schema per stage, so

@@ -126,7 +126,8 @@ def read_plink(path: str | Path, chunk_variants: int = 4096) -> RawGenotypes:
     try:
         status = fam_status(fam_pheno, files["fam"])
     except InputError as error:
-        logger.info("%s", error)
+        # Only an error when no phenotype sheet is given; ingest_cohort raises it then.
+        logger.debug("%s", error)
         status = None
     logger.info("%s: %d variants x %d samples", prefix, n_variants, n_samples)
     return RawGenotypes(dosages, variants, sample_ids, status, counts)

@@ -102,7 +102,9 @@ def ensure_slurm_installed(timeout: float = 600) -> None:
             raise ClusterUnavailable(f"{' '.join(command)} failed: {' | '.join(tail)}")
     still_missing = [command for command in REQUIRED_COMMANDS if shutil.which(command) is None]
     if still_missing:
-        raise ClusterUnavailable(f"{still_missing} still missing after installing slurm-wlm and munge")
+        raise ClusterUnavailable(
+            f"{still_missing} still missing after installing slurm-wlm and munge"
+        )
 
 
 def _free_port() -> int:
@@ -227,7 +229,9 @@ class SlurmCluster:
             f"PartitionName=gpu Nodes={NODE_NAME} MaxTime=INFINITE State=UP",
         ]
         SLURM_CONF.write_text("\n".join(lines) + "\n")
-        GRES_CONF.write_text(f"{CONF_MARKER}\nNodeName={NODE_NAME} Name=gpu File=/dev/null Count=1\n")
+        GRES_CONF.write_text(
+            f"{CONF_MARKER}\nNodeName={NODE_NAME} Name=gpu File=/dev/null Count=1\n"
+        )
         self._wrote_conf = True
 
     def _controller_answers(self) -> bool:

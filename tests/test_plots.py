@@ -289,19 +289,33 @@ def test_interaction_heatmap_keeps_top_variants():
     assert set(tick_labels(axes, "x")) == {f"rs{i}" for i in range(30, 40)}
 
 
-def test_qc_counts_long_table():
+def test_qc_counts_per_unit():
     summary = pd.DataFrame(
-        {
-            "step": ["input", "call rate < 0.95", "minor allele frequency < 0.01", "passed"],
-            "n_variants": [1000, 12, 140, 848],
-            "n_samples": [500, 3, 0, 497],
-        }
+        [
+            ("input", "variants", "", 0, 1000),
+            ("input", "samples", "", 0, 500),
+            ("variant_call_rate", "variants", 0.95, 12, 988),
+            ("sample_call_rate", "samples", 0.95, 3, 497),
+            ("maf", "variants", 0.01, 140, 848),
+            ("hwe", "variants", "disabled", 0, 848),
+            ("output", "variants", "", 0, 848),
+            ("output", "samples", "", 0, 497),
+        ],
+        columns=["step", "unit", "threshold", "removed", "remaining"],
     )
     figure = plot_qc_counts(summary)
     axes = figure.get_axes()
-    assert [a.get_xlabel() for a in axes] == ["n variants", "n samples"]
-    assert tick_labels(axes[0], "y") == list(summary["step"])
-    assert {"1,000", "848", "497"} <= all_texts(figure)
+    assert [a.get_title() for a in axes] == [
+        "variants: 1,000 in, 848 out",
+        "samples: 500 in, 497 out",
+    ]
+    assert tick_labels(axes[0], "y") == [
+        "variant_call_rate (0.95)",
+        "maf (0.01)",
+        "hwe (disabled)",
+    ]
+    assert tick_labels(axes[1], "y") == ["sample_call_rate (0.95)"]
+    assert {"-140 (848 left)", "-3 (497 left)"} <= all_texts(figure)
     assert overlapping_texts(figure) == []
 
 

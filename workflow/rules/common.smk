@@ -137,3 +137,31 @@ def all_targets():
         if config["attention"]["enabled"]:
             targets.append(f"results/{cohort}/interactions/interactions.tsv")
     return targets
+
+
+# Report stage (rules/report.smk).
+def report_mem_mb(wildcards, input):
+    # pandas holds a TSV in a few times its size on disk; matplotlib needs about 300 MB.
+    return 1000 + 10 * int(input.size_mb)
+
+
+def report_runtime(wildcards, input):
+    return 10 + int(input.size_mb) // 50
+
+
+def report_files(wildcards):
+    plots = f"results/{wildcards.cohort}/plots"
+    files = [
+        f"{plots}/qc_counts.png",
+        f"{plots}/ga_convergence.png",
+        f"{plots}/selection_frequency.png",
+        f"{plots}/coselection_network.png",
+        f"{plots}/crs_distributions.png",
+        f"{plots}/crs_roc.png",
+        f"{plots}/subtype_profiles.png",
+        f"{plots}/community_stats.html",
+        f"{plots}/communities.html",
+    ]
+    if config["attention"]["enabled"]:
+        files += [f"{plots}/interaction_heatmaps.png", f"{plots}/interactions.html"]
+    return files

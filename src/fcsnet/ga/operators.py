@@ -45,22 +45,19 @@ class VariantSampler:
             self.cumulative[-1] = 1.0
 
     def draw(self, rng: np.random.Generator, n: int, exclude: Sequence[int] = ()) -> list[int]:
-        """Draw up to ``n`` distinct variants not in ``exclude``.
+        """Draw up to ``n`` distinct variants of positive weight not in ``exclude``.
 
-        Fewer are returned only when too few variants are left.
+        Fewer are returned only when too few such variants are left.
         """
         excluded = set(exclude)
-        n = min(n, self.n_variants - len(excluded))
         chosen: list[int] = []
         attempts = 0
         while len(chosen) < n:
             # Rejection sampling stays cheap because subsets are small next
-            # to the number of variants; after many rejections (tiny search
-            # spaces, peaked weights) fall back to the free variants.
+            # to the number of variants. After many rejections (tiny search
+            # spaces, peaked weights) draw from the free variants directly.
             if attempts > 20 * n + 20:
-                free = [index for index in range(self.n_variants) if index not in excluded]
-                extra = rng.choice(len(free), size=n - len(chosen), replace=False)
-                chosen.extend(free[position] for position in extra)
+                chosen.extend(self._draw_free(rng, n - len(chosen), excluded))
                 break
             attempts += 1
             if self.cumulative is None:
@@ -72,6 +69,23 @@ class VariantSampler:
                 excluded.add(candidate)
                 chosen.append(candidate)
         return chosen
+
+    def _draw_free(self, rng: np.random.Generator, n: int, excluded: set[int]) -> list[int]:
+        """Draw up to ``n`` distinct variants of positive weight outside ``excluded``, by weight.
+
+        This scans all variants, so it is only the fallback of :meth:`draw`.
+        """
+        if self.cumulative is None:
+            weights = np.ones(self.n_variants)
+        else:
+            weights = np.diff(self.cumulative, prepend=0.0).clip(0, None)
+        weights[list(excluded)] = 0.0
+        free = np.flatnonzero(weights > 0)
+        if len(free) == 0:
+            return []
+        size = min(n, len(free))
+        picked = rng.choice(free, size=size, replace=False, p=weights[free] / weights[free].sum())
+        return [int(variant) for variant in picked]
 
 
 def random_individual(

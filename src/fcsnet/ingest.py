@@ -72,7 +72,8 @@ def _attach_sheet(raw: RawGenotypes, phenotypes, phenotype_column, counts: Count
     dropped = set(dropped_ids)
     in_sheet = set(sheet["sample_id"]) | dropped
     without_row = [sample for sample in raw.sample_ids if sample not in in_sheet]
-    not_genotyped = [sample for sample in sheet["sample_id"] if sample not in set(genotyped)]
+    genotyped_set = set(raw.sample_ids)
+    not_genotyped = [sample for sample in sheet["sample_id"] if sample not in genotyped_set]
     counts["genotyped_samples_without_phenotype_row"] = len(without_row)
     counts["genotyped_samples_status_missing"] = sum(sample in dropped for sample in genotyped)
     counts["phenotyped_samples_not_genotyped"] = len(not_genotyped)

@@ -101,7 +101,8 @@ class _BlockConverter:
     def __init__(self, n_samples: int, capacity: int, haploid: str):
         self.n_samples = n_samples
         self.capacity = capacity
-        self.alleles = np.empty((capacity, n_samples, 2), dtype=np.int16)
+        # The third column is cyvcf2's phase flag, kept so that each record is one contiguous copy.
+        self.alleles = np.empty((capacity, n_samples, 3), dtype=np.int16)
         self.targets = np.empty(capacity, dtype=np.int16)
         self.n_rows = 0
         self.dosage_table, kinds = _code_tables(haploid)
@@ -119,20 +120,18 @@ class _BlockConverter:
     def convert(self, counts: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the block's dosages (int8, shape (n_rows, n_samples)), alt_freq and call_rate."""
         rows = self.n_rows
-        alleles = self.alleles[:rows]
+        first = self.alleles[:rows, :, 0]
+        second = self.alleles[:rows, :, 1]
         targets = self.targets[:rows]
-        if targets.max() == 1 and alleles.max() <= 1:
+        if targets.max() == 1 and first.max() <= 1 and second.max() <= 1:
             # Biallelic block: allele codes -2, -1, 0, 1 are the categories shifted by 2.
-            categories = alleles + 2
+            codes = (first + 2) * _N_CATEGORIES + (second + 2)
         else:
-            target = targets[:, None, None]
-            categories = np.where(
-                alleles < 0,
-                alleles + 2,
-                np.where(alleles == 0, _REF, np.where(alleles == target, _TARGET, _OTHER)),
-            )
-        codes = categories[:, :, 0] * _N_CATEGORIES + categories[:, :, 1]
-        dosages = self.dosage_table[codes]
+            target = targets[:, None]
+            codes = _categories(first, target) * _N_CATEGORIES + _categories(second, target)
+        # take() with intp indices is the fastest numpy lookup for this table.
+        codes = codes.astype(np.intp)
+        dosages = self.dosage_table.take(codes)
         code_counts = np.bincount(codes.ravel(), minlength=_N_CATEGORIES * _N_CATEGORIES)
         kind_counts = np.bincount(
             self.kind_index, weights=code_counts, minlength=len(self.kind_names)
@@ -187,25 +186,39 @@ def _open_vcf(path, region, threads):
     return vcf, itertools.chain([] if first is None else [first], records)
 
 
+def _categories(alleles: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Map allele indices to the categories _END ... _OTHER for the row's ALT allele ``target``."""
+    return np.where(
+        alleles < 0,
+        alleles + 2,
+        np.where(alleles == 0, _REF, np.where(alleles == target, _TARGET, _OTHER)),
+    )
+
+
 def _record_alleles(variant, n_samples: int, counts: Counter) -> np.ndarray | None:
-    """Return the (n_samples, 2) allele indices of a record, or None when it has no GT field."""
+    """Return a record's alleles as cyvcf2's (n_samples, 3) array: two alleles and the phase.
+
+    Returns None when the record has no GT field.
+    """
     try:
         genotype = variant.genotype
     except Exception:  # cyvcf2 raises a plain Exception when the record has no GT field
         return None
     if genotype is None:
         return None
-    alleles = genotype.array()[:, :-1]
-    width = alleles.shape[1]
+    array = genotype.array()
+    width = array.shape[1] - 1
     if width == 2:
-        return alleles
+        return array
+    alleles = np.full((n_samples, 3), -2, dtype=np.int16)
     if width == 1:
-        return np.column_stack([alleles[:, 0], np.full(n_samples, -2, dtype=alleles.dtype)])
-    ploidy = (alleles != -2).sum(axis=1)
+        alleles[:, 0] = array[:, 0]
+        return alleles
+    ploidy = (array[:, :-1] != -2).sum(axis=1)
     polyploid = ploidy > 2
     counts["polyploid_calls_missing"] += int(polyploid.sum())
-    alleles = alleles[:, :2].copy()
-    alleles[polyploid] = -1
+    alleles[:, :2] = array[:, :2]
+    alleles[polyploid, :2] = -1
     return alleles
 
 

@@ -1,0 +1,204 @@
+"""Benchmark VCF ingestion against ``plink1.9 --vcf ... --make-bed``.
+
+Simulates a bgzipped VCF (default 20,000 variants x 2,000 samples, 1 %
+missing calls) and a BCF copy of it, then times in the same run, each in a
+fresh child process:
+
+- fcsnet: ``fcsnet.ingest.ingest_cohort`` (read the file, join a phenotype
+  sheet, write the store);
+- plink 1.9: ``plink1.9 --vcf FILE --make-bed --threads 1`` (``--bcf`` for
+  the BCF copy).
+
+It prints genotype calls per second, the child's peak resident memory
+(``ru_maxrss`` from ``os.wait4``) and, for fcsnet, the peak above the
+memory of the interpreter with its imports loaded. Ratios compare fcsnet
+with plink on the same file. Targets, checked on the VCF: at least half of
+plink's calls per second, and peak memory above the import baseline under
+3x the int8 output matrix.
+
+Usage: python bench/ingest_benchmark.py [--variants N] [--samples N] [--repeats N]
+Needs plink1.9 on PATH (Debian package plink1.9) and, optionally, bgzip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+GENOTYPE_TEXT = np.frombuffer(b"0/0\t0/1\t1/1\t./.\t", dtype=np.uint8).reshape(4, 4)
+
+CHILD_CODE = """
+import json, resource, sys, time
+from fcsnet.ingest import ingest_cohort
+vcf, phenotypes, output = sys.argv[1:4]
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+shape = ingest_cohort(vcf, "vcf", output, phenotypes=phenotypes).dosages.shape
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "baseline_kib": baseline, "shape": list(shape)}))
+"""
+
+
+def simulate_vcf(path: Path, n_variants: int, n_samples: int, seed: int) -> None:
+    """Write a biallelic VCF with allele frequencies 0.05-0.5 and 1 % missing calls."""
+    rng = np.random.default_rng(seed)
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+        + "\t".join(f"s{index}" for index in range(n_samples))
+        + "\n"
+    )
+    text_path = path.with_suffix("")
+    with open(text_path, "wb") as stream:
+        stream.write(header.encode())
+        for start in range(0, n_variants, 1000):
+            rows = min(1000, n_variants - start)
+            frequency = rng.uniform(0.05, 0.5, size=(rows, 1))
+            codes = rng.binomial(2, frequency, size=(rows, n_samples))
+            codes[rng.random((rows, n_samples)) < 0.01] = 3
+            body = GENOTYPE_TEXT[codes].reshape(rows, -1).copy()
+            body[:, -1] = ord("\n")
+            for row in range(rows):
+                position = start + row + 1
+                stream.write(f"1\t{position}\trs{position}\tA\tG\t.\tPASS\t.\tGT\t".encode())
+                stream.write(body[row].tobytes())
+    if shutil.which("bgzip"):
+        subprocess.run(["bgzip", "--force", str(text_path)], check=True)
+    else:
+        with open(text_path, "rb") as source, gzip.open(path, "wb", compresslevel=1) as target:
+            shutil.copyfileobj(source, target)
+        text_path.unlink()
+
+
+def write_bcf(vcf: Path, bcf: Path) -> None:
+    """Copy ``vcf`` record by record into a compressed BCF through cyvcf2."""
+    from cyvcf2 import VCF, Writer
+
+    reader = VCF(str(vcf))
+    writer = Writer(str(bcf), reader, mode="wb")
+    for record in reader:
+        writer.write_record(record)
+    writer.close()
+    reader.close()
+
+
+def write_phenotypes(path: Path, n_samples: int, seed: int) -> None:
+    rng = np.random.default_rng(seed + 1)
+    status = rng.integers(0, 2, size=n_samples)
+    lines = ["sample_id\tstatus"] + [f"s{index}\t{value}" for index, value in enumerate(status)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_child(command: list[str]) -> tuple[float, int, str]:
+    """Run ``command``; return wall seconds, the child's peak RSS (KiB) and its stdout."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout = process.stdout.read().decode()
+    stderr = process.stderr.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {stderr[-2000:]}")
+    return seconds, usage.ru_maxrss, stdout
+
+
+def measure_fcsnet(vcf: Path, phenotypes: Path, workdir: Path) -> dict:
+    command = [sys.executable, "-c", CHILD_CODE, str(vcf), str(phenotypes), str(workdir)]
+    _, peak_kib, stdout = run_child(command)
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_kib"] = peak_kib
+    return result
+
+
+def measure_plink(vcf: Path, workdir: Path) -> dict:
+    command = [
+        "plink1.9",
+        "--bcf" if vcf.suffix == ".bcf" else "--vcf",
+        str(vcf),
+        "--make-bed",
+        "--threads",
+        "1",
+        "--out",
+        str(workdir / "plink"),
+    ]
+    seconds, peak_kib, _ = run_child(command)
+    return {"seconds": seconds, "peak_kib": peak_kib}
+
+
+def best(runs: list[dict]) -> dict:
+    return min(runs, key=lambda run: run["seconds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", type=int, default=20_000, help="variants to simulate")
+    parser.add_argument("--samples", type=int, default=2_000, help="samples to simulate")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each tool; best is kept")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated genotypes")
+    arguments = parser.parse_args()
+    if shutil.which("plink1.9") is None:
+        sys.exit("plink1.9 not found on PATH; install the Debian package plink1.9")
+
+    n_calls = arguments.variants * arguments.samples
+    matrix_mib = n_calls / 2**20
+    with tempfile.TemporaryDirectory(prefix="fcsnet-bench-") as directory:
+        workdir = Path(directory)
+        vcf = workdir / "simulated.vcf.gz"
+        start = time.perf_counter()
+        simulate_vcf(vcf, arguments.variants, arguments.samples, arguments.seed)
+        phenotypes = workdir / "phenotypes.tsv"
+        write_phenotypes(phenotypes, arguments.samples, arguments.seed)
+        print(
+            f"simulated {arguments.variants} variants x {arguments.samples} samples "
+            f"({vcf.stat().st_size / 2**20:.1f} MiB bgzipped) in {time.perf_counter() - start:.1f} s"
+        )
+        bcf = workdir / "simulated.bcf"
+        write_bcf(vcf, bcf)
+        results = {key: [] for key in ("plink vcf", "fcsnet vcf", "plink bcf", "fcsnet bcf")}
+        for _ in range(arguments.repeats):
+            for path, name in ((vcf, "vcf"), (bcf, "bcf")):
+                results[f"plink {name}"].append(measure_plink(path, workdir))
+                store = workdir / "store"
+                results[f"fcsnet {name}"].append(measure_fcsnet(path, phenotypes, store))
+
+    print(f"output matrix (int8): {matrix_mib:.1f} MiB; best of {arguments.repeats} runs each")
+    print(
+        f"{'tool':34s} {'seconds':>8s} {'Mcalls/s':>9s} {'speed/plink':>11s} "
+        f"{'peak MiB':>9s} {'above imports MiB':>17s} {'above/matrix':>12s}"
+    )
+    ratios = {}
+    for name in ("vcf", "bcf"):
+        plink = best(results[f"plink {name}"])
+        plink_rate = n_calls / plink["seconds"]
+        print(
+            f"{'plink1.9 --' + name + ' --make-bed':34s} {plink['seconds']:8.2f} "
+            f"{plink_rate / 1e6:9.1f} {1.0:11.2f} {plink['peak_kib'] / 1024:9.1f}"
+        )
+        run = best(results[f"fcsnet {name}"])
+        rate = n_calls / run["seconds"]
+        above = (run["peak_kib"] - run["baseline_kib"]) / 1024
+        ratios[name] = (rate / plink_rate, above / matrix_mib)
+        print(
+            f"{'fcsnet ingest_cohort (' + name + ')':34s} {run['seconds']:8.2f} "
+            f"{rate / 1e6:9.1f} {rate / plink_rate:11.2f} {run['peak_kib'] / 1024:9.1f} "
+            f"{above:17.1f} {above / matrix_mib:12.2f}"
+        )
+    speed_ratio, memory_ratio = ratios["vcf"]
+    print(f"VCF target speed >= 0.5 x plink1.9: {'met' if speed_ratio >= 0.5 else 'NOT met'}")
+    print(f"VCF target peak memory < 3 x matrix: {'met' if memory_ratio < 3 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

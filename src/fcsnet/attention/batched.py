@@ -1,0 +1,522 @@
+"""Train many independent attention classifiers as one batched computation.
+
+:func:`train_models` fits M models, each on its own variant subset, its own
+training and validation samples and, optionally, its own status vector (the
+permutation null of :mod:`fcsnet.attention.interactions` uses that). Subsets
+of different sizes are padded to the longest subset of their chunk and the
+padding is masked out of attention, so padding never changes a model's
+output beyond float rounding. The parameters of a chunk are stacked along a
+leading model dimension and the single-model forward pass of
+:class:`~fcsnet.attention.model.AttentionClassifier` is mapped over that
+dimension; :func:`~fcsnet.attention.model.forward_stacked` runs them all
+with batched matrix products.
+
+Every model draws its initial weights and its minibatch order from its own
+seed, and takes Adam steps only on minibatches that hold its own samples, so
+a model trained inside a batch matches the same model trained alone (up to
+float rounding). Memory is bounded by ``models_per_chunk`` times
+``batch_size`` (and ``eval_batch_size``), not by M.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.stats import rankdata
+
+from fcsnet.attention.model import ModelConfig, forward_stacked, init_parameters
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation and batching settings of :func:`train_models`.
+
+    Attributes
+    ----------
+    max_epochs : int
+        Upper limit of passes over each model's training samples.
+    patience : int
+        Stop a model after this many epochs without a lower validation loss;
+        its weights are reset to the best epoch.
+    learning_rate, weight_decay : float
+        Adam step size and decoupled (AdamW-style) weight decay.
+    batch_size : int
+        Training samples per minibatch and model.
+    models_per_chunk : int
+        Models trained together; with ``batch_size`` this bounds memory.
+    eval_batch_size : int
+        Samples per model in one forward pass during evaluation.
+    device : str
+        "auto" (cuda when available, else cpu), "cpu" or "cuda".
+    mixed_precision : bool
+        Use bfloat16 autocast on cuda; ignored on cpu, where training is
+        float32 and deterministic for a given seed.
+    """
+
+    max_epochs: int = 40
+    patience: int = 6
+    learning_rate: float = 0.01
+    weight_decay: float = 0.0
+    batch_size: int = 256
+    models_per_chunk: int = 64
+    eval_batch_size: int = 4096
+    device: str = "auto"
+    mixed_precision: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("max_epochs", "patience", "batch_size", "models_per_chunk", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive; got {self.learning_rate}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be non-negative; got {self.weight_decay}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda'; got {self.device!r}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """Return the torch device for a :class:`TrainingConfig` device name."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but torch finds no CUDA device; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def model_seeds(seed: int, n_models: int) -> list[int]:
+    """Derive one independent seed per model from a run seed."""
+    return [int(value) for value in np.random.SeedSequence(seed).generate_state(n_models)]
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Return the area under the ROC curve (Mann-Whitney U), 0.5 for one class."""
+    labels = np.asarray(labels, dtype=bool)
+    n_cases = int(labels.sum())
+    n_controls = labels.size - n_cases
+    if n_cases == 0 or n_controls == 0:
+        return 0.5
+    ranks = rankdata(scores)
+    return float((ranks[labels].sum() - n_cases * (n_cases + 1) / 2) / (n_cases * n_controls))
+
+
+def batched_roc_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Return the ROC AUC of each row.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, float, shape (n_rows, n_samples)
+    labels : numpy.ndarray, bool, shape (n_rows, n_samples) or (n_samples,)
+    """
+    labels = np.broadcast_to(np.asarray(labels, dtype=bool), scores.shape)
+    n_cases = labels.sum(axis=1)
+    n_controls = labels.shape[1] - n_cases
+    ranks = rankdata(scores, axis=1)
+    u = (ranks * labels).sum(axis=1) - n_cases * (n_cases + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = u / (n_cases * n_controls)
+    return np.where((n_cases > 0) & (n_controls > 0), auc, 0.5)
+
+
+def _as_model_rows(array: np.ndarray, n_models: int, n_samples: int, name: str) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim == 1:
+        array = np.broadcast_to(array, (n_models, array.shape[0]))
+    if array.shape != (n_models, n_samples):
+        raise ValueError(
+            f"{name} must have shape ({n_samples},) or ({n_models}, {n_samples}); got {array.shape}"
+        )
+    return array
+
+
+@dataclass
+class _Chunk:
+    """Stacked best parameters of a run of consecutive models."""
+
+    start: int
+    stop: int
+    n_positions: int
+    parameters: dict[str, torch.Tensor]  # each (n_models_in_chunk, ...), on the CPU
+    variant_mask: torch.Tensor  # bool (n_models_in_chunk, n_positions)
+
+
+@dataclass
+class TrainedModels:
+    """The result of :func:`train_models`.
+
+    Attributes
+    ----------
+    subsets : list of tuple of int
+        Variant indices of each model, in dosage-matrix row order of the input.
+    best_epoch_ : numpy.ndarray, int64, shape (n_models,)
+        Epoch (1-based) whose weights were kept.
+    validation_loss_, validation_auc_ : numpy.ndarray, float64, shape (n_models,)
+        Validation log-loss and ROC AUC at the best epoch.
+    """
+
+    model_config: ModelConfig
+    training_config: TrainingConfig
+    subsets: list[tuple[int, ...]]
+    best_epoch_: np.ndarray
+    validation_loss_: np.ndarray
+    validation_auc_: np.ndarray
+    chunks: list[_Chunk] = field(repr=False)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.subsets)
+
+    def logits(self, codes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Return each model's logits on its own genotype-code rows.
+
+        Parameters
+        ----------
+        codes : sequence of numpy.ndarray, int, shape (n_rows, len(subset))
+            One array per model, columns in the order of the model's subset,
+            values from :func:`~fcsnet.attention.model.genotype_codes` (0..3).
+            All arrays must have the same number of rows.
+
+        Returns
+        -------
+        list of numpy.ndarray, float64, shape (n_rows,)
+        """
+        if len(codes) != self.n_models:
+            raise ValueError(f"expected codes for {self.n_models} models; got {len(codes)}")
+        n_rows = {len(array) for array in codes}
+        if len(n_rows) != 1:
+            raise ValueError(f"every model needs the same number of rows; got {sorted(n_rows)}")
+        n_rows = n_rows.pop() if n_rows else 0
+        device = resolve_device(self.training_config.device)
+        results: list[np.ndarray] = []
+        for chunk in self.chunks:
+            padded = np.zeros((chunk.stop - chunk.start, n_rows, chunk.n_positions), dtype=np.int64)
+            for row, model in enumerate(range(chunk.start, chunk.stop)):
+                padded[row, :, : len(self.subsets[model])] = codes[model]
+            output = _evaluate_codes(
+                chunk.parameters, chunk.variant_mask, torch.from_numpy(padded),
+                self.model_config, self.training_config, device,
+            )
+            results.extend(output)
+        return results
+
+    def logits_of(self, model_index: int, codes: np.ndarray) -> np.ndarray:
+        """Return one model's logits, float64 (n_rows,), on codes (n_rows, len(subset))."""
+        chunk = next(c for c in self.chunks if c.start <= model_index < c.stop)
+        row = model_index - chunk.start
+        k = len(self.subsets[model_index])
+        parameters = {name: value[row : row + 1] for name, value in chunk.parameters.items()}
+        padded = torch.from_numpy(np.asarray(codes, dtype=np.int64)[None, :, :k])
+        device = resolve_device(self.training_config.device)
+        return _evaluate_codes(
+            parameters, chunk.variant_mask[row : row + 1, :k], padded,
+            self.model_config, self.training_config, device,
+        )[0]
+
+    def predict_logits(self, dosages: np.ndarray, sample_index: np.ndarray | None = None) -> np.ndarray:
+        """Return the logits of every model on the given samples, shape (n_models, n_samples)."""
+        dosages = np.asarray(dosages)
+        if sample_index is not None:
+            dosages = dosages[:, sample_index]
+        codes = [_codes_of(dosages, subset).T for subset in self.subsets]
+        return np.stack(self.logits(codes)) if codes else np.zeros((0, dosages.shape[1]))
+
+
+def _codes_of(dosages: np.ndarray, subset: Sequence[int]) -> np.ndarray:
+    """Return genotype codes of ``subset``, int64, shape (len(subset), n_samples)."""
+    block = np.asarray(dosages[list(subset)], dtype=np.int64)
+    return np.where(block < 0, 3, block)
+
+
+def _forward_function(model_config: ModelConfig):
+    def forward(parameters, codes, variant_mask):
+        return forward_stacked(parameters, codes, variant_mask, model_config)
+
+    return forward
+
+
+def _evaluate_codes(
+    parameters: dict[str, torch.Tensor],
+    variant_mask: torch.Tensor,
+    codes: torch.Tensor,
+    model_config: ModelConfig,
+    training_config: TrainingConfig,
+    device: torch.device,
+) -> list[np.ndarray]:
+    """Run a chunk's models on codes of shape (n_models, n_rows, n_positions)."""
+    n_models, n_rows, n_positions = codes.shape
+    forward = _forward_function(model_config)
+    on_device = {name: value.to(device) for name, value in parameters.items()}
+    mask = variant_mask.to(device)
+    outputs = []
+    with torch.no_grad(), _autocast(device, training_config):
+        for start in range(0, n_rows, training_config.eval_batch_size):
+            batch = codes[:, start : start + training_config.eval_batch_size].to(device)
+            outputs.append(forward(on_device, batch, mask).float().cpu())
+    logits = torch.cat(outputs, dim=1) if outputs else torch.zeros(n_models, 0)
+    return [row.double().numpy() for row in logits]
+
+
+def _autocast(device: torch.device, training_config: TrainingConfig):
+    enabled = device.type == "cuda" and training_config.mixed_precision
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def _padded_permutations(
+    index_lists: list[np.ndarray], generators: list[np.random.Generator]
+) -> np.ndarray:
+    """Shuffle each model's sample indices; pad rows with -1, shape (n_models, max_len)."""
+    width = max(len(indices) for indices in index_lists)
+    padded = np.full((len(index_lists), width), -1, dtype=np.int64)
+    for row, (indices, generator) in enumerate(zip(index_lists, generators, strict=True)):
+        padded[row, : len(indices)] = generator.permutation(indices)
+    return padded
+
+
+def _gather(codes: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Pick samples per model: codes (n_models, n_positions, n_samples), index (n_models, batch).
+
+    Returns int64 codes of shape (n_models, batch, n_positions); index -1 reads sample 0.
+    """
+    safe = index.clamp(min=0)
+    picked = torch.gather(codes, 2, safe.unsqueeze(1).expand(-1, codes.shape[1], -1))
+    return picked.transpose(1, 2).long()
+
+
+def _masked_losses(
+    forward, parameters, codes, variant_mask, index, labels, device, training_config
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return per-model mean log-loss and the logits over the samples in ``index``."""
+    batch_codes = _gather(codes, index.to(device))
+    weight = (index >= 0).to(device=device, dtype=torch.float32)
+    targets = torch.gather(labels, 1, index.clamp(min=0).to(device))
+    with _autocast(device, training_config):
+        logits = forward(parameters, batch_codes, variant_mask)
+    losses = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none")
+    per_model = (losses * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1.0)
+    return per_model, logits.float()
+
+
+def train_models(
+    dosages: np.ndarray,
+    subsets: Sequence[Sequence[int]],
+    status: np.ndarray,
+    training_mask: np.ndarray,
+    validation_mask: np.ndarray,
+    *,
+    seeds: Sequence[int],
+    model_config: ModelConfig | None = None,
+    training_config: TrainingConfig | None = None,
+) -> TrainedModels:
+    """Train one attention classifier per variant subset, batched.
+
+    Parameters
+    ----------
+    dosages : numpy.ndarray, int8, shape (n_variants, n_samples)
+        Alternate-allele counts, -1 for a missing call.
+    subsets : sequence of sequence of int
+        Variant row indices of each model (M models); sizes may differ.
+    status : numpy.ndarray, 0/1, shape (n_samples,) or (M, n_samples)
+        Case status, shared by all models or one row per model.
+    training_mask, validation_mask : numpy.ndarray, bool, shape (n_samples,) or (M, n_samples)
+        Samples that each model trains on and early-stops on.
+    seeds : sequence of int, length M
+        Seed of each model's initial weights and minibatch order; see
+        :func:`model_seeds`. A model given the same seed and data trains to
+        the same weights alone or in any batch.
+    model_config, training_config
+        Defaults of :class:`ModelConfig` and :class:`TrainingConfig` when None.
+
+    Returns
+    -------
+    TrainedModels
+    """
+    model_config = model_config or ModelConfig()
+    training_config = training_config or TrainingConfig()
+    dosages = np.asarray(dosages)
+    if dosages.ndim != 2:
+        raise ValueError(f"dosages must be 2-D (n_variants, n_samples); got shape {dosages.shape}")
+    n_variants, n_samples = dosages.shape
+    subsets = [tuple(int(index) for index in subset) for subset in subsets]
+    n_models = len(subsets)
+    if len(seeds) != n_models:
+        raise ValueError(f"seeds must have one entry per subset ({n_models}); got {len(seeds)}")
+    for subset in subsets:
+        if not subset:
+            raise ValueError("every subset must contain at least one variant; got an empty subset")
+        if min(subset) < 0 or max(subset) >= n_variants:
+            raise ValueError(f"subset {subset} has variant indices outside 0..{n_variants - 1}")
+    status = _as_model_rows(status, n_models, n_samples, "status")
+    training_mask = _as_model_rows(training_mask, n_models, n_samples, "training_mask").astype(bool)
+    validation_mask = _as_model_rows(validation_mask, n_models, n_samples, "validation_mask").astype(bool)
+    for name, mask in (("training_mask", training_mask), ("validation_mask", validation_mask)):
+        empty = np.flatnonzero(mask.sum(axis=1) == 0)
+        if empty.size:
+            raise ValueError(f"{name} selects no samples for model(s) {empty[:5].tolist()}")
+
+    device = resolve_device(training_config.device)
+    best_epoch = np.zeros(n_models, dtype=np.int64)
+    best_loss = np.full(n_models, np.inf)
+    best_auc = np.full(n_models, 0.5)
+    chunks = []
+    for start in range(0, n_models, training_config.models_per_chunk):
+        stop = min(start + training_config.models_per_chunk, n_models)
+        chunk, epochs, losses, aucs = _train_chunk(
+            dosages, subsets[start:stop], status[start:stop], training_mask[start:stop],
+            validation_mask[start:stop], list(seeds[start:stop]), model_config,
+            training_config, device,
+        )
+        chunk.start, chunk.stop = start, stop
+        chunks.append(chunk)
+        best_epoch[start:stop] = epochs
+        best_loss[start:stop] = losses
+        best_auc[start:stop] = aucs
+        logger.info("trained models %d-%d of %d on %s", start + 1, stop, n_models, device)
+    return TrainedModels(
+        model_config=model_config,
+        training_config=training_config,
+        subsets=subsets,
+        best_epoch_=best_epoch,
+        validation_loss_=best_loss,
+        validation_auc_=best_auc,
+        chunks=chunks,
+    )
+
+
+def _train_chunk(
+    dosages, subsets, status, training_mask, validation_mask, seeds, model_config,
+    training_config, device,
+) -> tuple[_Chunk, np.ndarray, np.ndarray, np.ndarray]:
+    """Train the models of one chunk; return their best weights and scores."""
+    n_models = len(subsets)
+    n_positions = max(len(subset) for subset in subsets)
+
+    # Genotype codes of each model's subset, padded: (n_models, n_positions, n_samples).
+    codes = np.zeros((n_models, n_positions, dosages.shape[1]), dtype=np.int8)
+    variant_mask = torch.zeros(n_models, n_positions, dtype=torch.bool)
+    for row, subset in enumerate(subsets):
+        codes[row, : len(subset)] = _codes_of(dosages, subset)
+        variant_mask[row, : len(subset)] = True
+    codes_tensor = torch.from_numpy(codes).to(device)
+    mask_tensor = variant_mask.to(device)
+    labels = torch.as_tensor(np.asarray(status, dtype=np.float32), device=device)
+
+    # Per-model initial weights and minibatch order, from the model's own seed only.
+    initial = [
+        init_parameters(model_config, len(subset), n_positions, torch.Generator().manual_seed(seed))
+        for subset, seed in zip(subsets, seeds, strict=True)
+    ]
+    # All parameters of a model live in one row of a flat (n_models, n_parameters)
+    # tensor, so that each Adam step is a handful of tensor operations.
+    names = list(initial[0])
+    shapes = [initial[0][name].shape for name in names]
+    flat = torch.stack(
+        [torch.cat([weights[name].reshape(-1) for name in names]) for weights in initial]
+    ).to(device).requires_grad_()
+    best = flat.detach().clone()
+    first_moment = torch.zeros_like(flat)
+    second_moment = torch.zeros_like(flat)
+    steps_taken = torch.zeros(n_models, 1, device=device)
+    order_generators = [np.random.default_rng([seed, 1]) for seed in seeds]
+    training_lists = [np.flatnonzero(row) for row in training_mask]
+    validation_index = torch.from_numpy(
+        _padded_permutations([np.flatnonzero(row) for row in validation_mask],
+                             [np.random.default_rng(0)] * n_models)
+    )
+    validation_labels = np.asarray(status, dtype=bool)
+    forward = _forward_function(model_config)
+
+    best_epoch = np.zeros(n_models, dtype=np.int64)
+    best_loss = np.full(n_models, np.inf)
+    best_auc = np.full(n_models, 0.5)
+    stopped = np.zeros(n_models, dtype=bool)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    rate, decay = training_config.learning_rate, training_config.weight_decay
+    for epoch in range(1, training_config.max_epochs + 1):
+        order = torch.from_numpy(_padded_permutations(training_lists, order_generators))
+        for begin in range(0, order.shape[1], training_config.batch_size):
+            index = order[:, begin : begin + training_config.batch_size]
+            # A model steps only on minibatches that hold its own samples and
+            # only until it stops, exactly as it would if trained alone.
+            active = (index >= 0).any(dim=1).numpy() & ~stopped
+            keep = torch.as_tensor(active, device=device).view(n_models, 1)
+            parameters = _unflatten(flat, names, shapes)
+            losses, _ = _masked_losses(
+                forward, parameters, codes_tensor, mask_tensor, index, labels, device, training_config
+            )
+            (gradient,) = torch.autograd.grad(losses.sum(), [flat])
+            with torch.no_grad():
+                steps_taken += keep
+                t = steps_taken.clamp(min=1.0)
+                first_moment = torch.where(keep, beta1 * first_moment + (1 - beta1) * gradient, first_moment)
+                second_moment = torch.where(keep, beta2 * second_moment + (1 - beta2) * gradient.square(), second_moment)
+                m_hat = first_moment / (1 - beta1**t)
+                v_hat = second_moment / (1 - beta2**t)
+                update = rate * (m_hat / (v_hat.sqrt() + eps) + decay * flat)
+                flat.sub_(update * keep)
+
+        parameters = _unflatten(flat.detach(), names, shapes)
+        loss, auc = _validation_scores(
+            forward, parameters, codes_tensor, mask_tensor, validation_index, labels,
+            validation_labels, device, training_config,
+        )
+        improved = (loss < best_loss - 1e-6) & ~stopped
+        best_loss = np.where(improved, loss, best_loss)
+        best_auc = np.where(improved, auc, best_auc)
+        best_epoch = np.where(improved, epoch, best_epoch)
+        keep = torch.as_tensor(improved, device=device).view(n_models, 1)
+        best = torch.where(keep, flat.detach(), best)
+        stopped |= epoch - best_epoch >= training_config.patience
+        if stopped.all():
+            break
+
+    chunk = _Chunk(
+        start=0, stop=n_models, n_positions=n_positions,
+        parameters={name: value.cpu() for name, value in _unflatten(best, names, shapes).items()},
+        variant_mask=variant_mask,
+    )
+    return chunk, best_epoch, best_loss, best_auc
+
+
+def _unflatten(flat: torch.Tensor, names: list[str], shapes: list[torch.Size]) -> dict[str, torch.Tensor]:
+    """Split a flat (n_models, n_parameters) tensor into named views of shape (n_models, *shape)."""
+    views, offset = {}, 0
+    for name, shape in zip(names, shapes, strict=True):
+        size = shape.numel()
+        views[name] = flat[:, offset : offset + size].view(flat.shape[0], *shape)
+        offset += size
+    return views
+
+
+def _validation_scores(
+    forward, parameters, codes, variant_mask, validation_index, labels, validation_labels,
+    device, training_config,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return per-model validation log-loss and ROC AUC."""
+    n_models, width = validation_index.shape
+    loss_sum = torch.zeros(n_models, device=device)
+    logits = []
+    with torch.no_grad():
+        for begin in range(0, width, training_config.eval_batch_size):
+            index = validation_index[:, begin : begin + training_config.eval_batch_size]
+            losses, batch_logits = _masked_losses(
+                forward, parameters, codes, variant_mask, index, labels, device, training_config
+            )
+            loss_sum += losses * (index >= 0).sum(dim=1).to(device)
+            logits.append(batch_logits.cpu())
+    counts = (validation_index >= 0).sum(dim=1).clamp(min=1).double().numpy()
+    loss = loss_sum.double().cpu().numpy() / counts
+    scores = torch.cat(logits, dim=1).double().numpy()
+    index = validation_index.numpy()
+    auc = np.empty(n_models)
+    for row in range(n_models):
+        valid = index[row] >= 0
+        auc[row] = roc_auc(scores[row, valid], validation_labels[row, index[row, valid]])
+    return loss, auc
+

@@ -1,0 +1,291 @@
+"""A small transformer that classifies case/control status from a variant subset.
+
+Each variant of the subset is one token. A token is the sum of an identity
+embedding (which variant it is) and a genotype embedding (0, 1, 2 or missing).
+A classification token is prepended, a few pre-norm transformer blocks mix the
+tokens, and a logistic head reads the classification token. Attention runs
+through :func:`torch.nn.functional.scaled_dot_product_attention`, so that
+PyTorch can pick a fused kernel (FlashAttention or memory-efficient attention)
+on a GPU; :func:`attend` also has an explicit softmax path that returns the
+attention weights for inspection.
+
+:func:`forward_stacked` runs M independent models at once from parameters
+stacked along a leading model dimension (batched matrix products), which is
+how :mod:`fcsnet.attention.batched` trains many models in one computation.
+Parameters are created by :func:`init_parameters` from an explicit
+:class:`torch.Generator`, in an order that does not depend on how much
+padding a batch adds, so that a model trained alone and the same model
+trained inside a padded batch start from the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_GENOTYPE_CODES = 4
+"""Genotype codes: 0, 1, 2 alternate alleles and 3 for a missing call."""
+MISSING_CODE = 3
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of one attention classifier.
+
+    Attributes
+    ----------
+    d_model : int
+        Width of every token vector.
+    n_heads : int
+        Attention heads per block; must divide ``d_model``.
+    n_layers : int
+        Number of pre-norm transformer blocks.
+    mlp_ratio : int
+        Hidden width of each block's feed-forward layer, as a multiple of ``d_model``.
+    """
+
+    d_model: int = 16
+    n_heads: int = 2
+    n_layers: int = 2
+    mlp_ratio: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("d_model", "n_heads", "n_layers", "mlp_ratio"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"n_heads ({self.n_heads}) must divide d_model ({self.d_model})"
+            )
+
+
+def genotype_codes(dosages: torch.Tensor) -> torch.Tensor:
+    """Map int8 dosages (-1 missing) to genotype embedding indices 0..3."""
+    codes = dosages.long()
+    return torch.where(codes < 0, torch.full_like(codes, MISSING_CODE), codes)
+
+
+def attend(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    key_mask: torch.Tensor,
+    *,
+    return_weights: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Compute multi-head attention over the unmasked keys.
+
+    Parameters
+    ----------
+    query, key, value : torch.Tensor, float, shape (batch, n_heads, n_tokens, d_head)
+    key_mask : torch.Tensor, bool, broadcastable to (batch, n_heads, n_tokens, n_tokens)
+        True where a query may attend to a key, e.g. shape (1, 1, 1, n_tokens)
+        with False at padded keys.
+    return_weights : bool
+        Use the explicit softmax path and also return the attention weights,
+        shape (batch, n_heads, n_tokens, n_tokens). Otherwise use
+        scaled_dot_product_attention and return None as the weights.
+    """
+    if not return_weights:
+        output = F.scaled_dot_product_attention(query, key, value, attn_mask=key_mask)
+        return output, None
+    scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
+    scores = scores.masked_fill(~key_mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ value, weights
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Apply one linear layer per model: x (M, ..., d_in), weight (M, d_out, d_in), bias (M, d_out)."""
+    n_models = x.shape[0]
+    flat = x.reshape(n_models, -1, x.shape[-1])  # (M, rows, d_in)
+    out = torch.baddbmm(bias.unsqueeze(1), flat, weight.transpose(1, 2))  # (M, rows, d_out)
+    return out.reshape(*x.shape[:-1], weight.shape[1])
+
+
+def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Apply layer norm with per-model affine terms: x (M, ..., d), weight and bias (M, d)."""
+    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
+    return F.layer_norm(x, x.shape[-1:]) * weight.view(shape) + bias.view(shape)
+
+
+def forward_stacked(
+    parameters: dict[str, torch.Tensor],
+    codes: torch.Tensor,
+    variant_mask: torch.Tensor,
+    config: ModelConfig,
+    *,
+    return_weights: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    """Run M independent classifiers whose parameters are stacked on dimension 0.
+
+    Parameters
+    ----------
+    parameters : dict of str to torch.Tensor
+        The tensors of :func:`init_parameters`, each with a leading model
+        dimension M.
+    codes : torch.Tensor, int64, shape (M, batch, n_positions)
+        Genotype codes from :func:`genotype_codes`; padded slots may hold any code.
+    variant_mask : torch.Tensor, bool, shape (M, n_positions)
+        True for the real variants of each model's subset, False for padding.
+    return_weights : bool
+        Use the explicit softmax path and also return each block's attention
+        weights, tensors of shape (M, batch, n_heads, n_queries, 1 + n_positions);
+        token 0 is the classification token, and n_queries is 1 + n_positions
+        except in the last block, which computes the classification token's
+        row only (the only row the head reads).
+
+    Returns
+    -------
+    logits : torch.Tensor, float, shape (M, batch)
+        Log-odds of case status.
+    """
+    n_models, batch, n_positions = codes.shape
+    d_model, n_heads = config.d_model, config.n_heads
+    d_head = d_model // n_heads
+    identity = parameters["identity.weight"][:, :n_positions]  # (M, n_positions, d_model)
+    # Offset each model's codes into its own rows of the stacked genotype table.
+    offsets = torch.arange(n_models, device=codes.device).view(n_models, 1, 1) * N_GENOTYPE_CODES
+    genotype = F.embedding(codes + offsets, parameters["genotype.weight"].reshape(-1, d_model))
+    # genotype: (M, batch, n_positions, d_model)
+    tokens = identity.unsqueeze(1) + genotype
+    cls = parameters["cls"].view(n_models, 1, 1, d_model).expand(-1, batch, -1, -1)
+    x = torch.cat([cls, tokens], dim=2)  # (M, batch, n_tokens, d_model), n_tokens = 1 + n_positions
+    n_tokens = n_positions + 1
+    key_mask = torch.cat([variant_mask.new_ones(n_models, 1), variant_mask], dim=1)
+    # (M * batch, 1, 1, n_tokens): every query may attend to the real tokens only.
+    key_mask = key_mask.view(n_models, 1, 1, 1, n_tokens).expand(-1, batch, -1, -1, -1)
+    key_mask = key_mask.reshape(n_models * batch, 1, 1, n_tokens)
+
+    all_weights = []
+    for index in range(config.n_layers):
+        prefix = f"blocks.{index}."
+        # Only the classification token feeds the head, so the last block
+        # computes its query row alone: same logits, a fraction of the work.
+        last = index == config.n_layers - 1
+        n_queries = 1 if last else n_tokens
+
+        def p(name: str, prefix: str = prefix) -> torch.Tensor:
+            return parameters[prefix + name]
+
+        hidden = _layer_norm(x, p("attention_norm.weight"), p("attention_norm.bias"))
+        qkv = _linear(hidden, p("qkv.weight"), p("qkv.bias"))  # (M, batch, n_tokens, 3 * d_model)
+        qkv = qkv.view(n_models * batch, n_tokens, 3, n_heads, d_head).permute(2, 0, 3, 1, 4)
+        query, key, value = qkv[0], qkv[1], qkv[2]  # each (M * batch, n_heads, n_tokens, d_head)
+        query = query[:, :, :n_queries]
+        mixed, weights = attend(query, key, value, key_mask, return_weights=return_weights)
+        mixed = mixed.transpose(1, 2).reshape(n_models, batch, n_queries, d_model)
+        x = x[:, :, :n_queries] + _linear(mixed, p("projection.weight"), p("projection.bias"))
+        hidden = _layer_norm(x, p("mlp_norm.weight"), p("mlp_norm.bias"))
+        hidden = F.gelu(_linear(hidden, p("mlp_in.weight"), p("mlp_in.bias")))
+        x = x + _linear(hidden, p("mlp_out.weight"), p("mlp_out.bias"))
+        if return_weights:
+            all_weights.append(weights.view(n_models, batch, n_heads, n_queries, n_tokens))
+
+    cls_out = _layer_norm(x[:, :, 0], parameters["final_norm.weight"], parameters["final_norm.bias"])
+    logits = _linear(cls_out, parameters["head.weight"], parameters["head.bias"]).squeeze(-1)
+    if return_weights:
+        return logits, all_weights
+    return logits  # (M, batch)
+
+
+class AttentionClassifier(nn.Module):
+    """One attention classifier over the variant tokens of one subset.
+
+    A thin module around :func:`forward_stacked` with a model dimension of
+    one, for use outside batched training.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    n_variants : int
+        Number of variants in the subset.
+    generator : torch.Generator, optional
+        Source of the initial weights (see :func:`init_parameters`).
+    """
+
+    def __init__(
+        self, config: ModelConfig, n_variants: int, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.n_variants = n_variants
+        initial = init_parameters(config, n_variants, n_variants, generator or torch.Generator())
+        self.weights = nn.ParameterDict(
+            {name.replace(".", "__"): nn.Parameter(value) for name, value in initial.items()}
+        )
+
+    def stacked_parameters(self) -> dict[str, torch.Tensor]:
+        """Return the parameters with a leading model dimension of one."""
+        return {name.replace("__", "."): value.unsqueeze(0) for name, value in self.weights.items()}
+
+    def forward(
+        self, codes: torch.Tensor, return_weights: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Return the logits, shape (batch,), for codes of shape (batch, n_variants)."""
+        mask = torch.ones(1, self.n_variants, dtype=torch.bool, device=codes.device)
+        output = forward_stacked(
+            self.stacked_parameters(), codes.unsqueeze(0), mask, self.config,
+            return_weights=return_weights,
+        )
+        if return_weights:
+            logits, weights = output
+            return logits[0], [w[0] for w in weights]
+        return output[0]
+
+
+def init_parameters(
+    config: ModelConfig, n_variants: int, n_positions: int, generator: torch.Generator
+) -> dict[str, torch.Tensor]:
+    """Draw the parameters of one classifier, float32, on the CPU.
+
+    Only the identity rows of the ``n_variants`` real variants are drawn; the
+    ``n_positions - n_variants`` padding rows are zero. Every other tensor has
+    a shape that does not depend on ``n_positions``, and tensors are drawn in
+    a fixed order, so the same generator state gives the same model whatever
+    the padding.
+    """
+    if not 1 <= n_variants <= n_positions:
+        raise ValueError(
+            f"n_variants must be between 1 and n_positions ({n_positions}); got {n_variants}"
+        )
+    d_model = config.d_model
+    hidden = config.mlp_ratio * d_model
+
+    def normal(*shape: int, std: float) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator) * std
+
+    identity = torch.zeros(n_positions, d_model)
+    identity[:n_variants] = normal(n_variants, d_model, std=0.5)
+    parameters = {
+        "identity.weight": identity,
+        "genotype.weight": normal(N_GENOTYPE_CODES, d_model, std=0.5),
+        "cls": normal(d_model, std=0.5),
+    }
+    for index in range(config.n_layers):
+        prefix = f"blocks.{index}."
+        parameters |= {
+            prefix + "attention_norm.weight": torch.ones(d_model),
+            prefix + "attention_norm.bias": torch.zeros(d_model),
+            prefix + "qkv.weight": normal(3 * d_model, d_model, std=d_model**-0.5),
+            prefix + "qkv.bias": torch.zeros(3 * d_model),
+            prefix + "projection.weight": normal(d_model, d_model, std=d_model**-0.5),
+            prefix + "projection.bias": torch.zeros(d_model),
+            prefix + "mlp_norm.weight": torch.ones(d_model),
+            prefix + "mlp_norm.bias": torch.zeros(d_model),
+            prefix + "mlp_in.weight": normal(hidden, d_model, std=d_model**-0.5),
+            prefix + "mlp_in.bias": torch.zeros(hidden),
+            prefix + "mlp_out.weight": normal(d_model, hidden, std=hidden**-0.5),
+            prefix + "mlp_out.bias": torch.zeros(d_model),
+        }
+    parameters |= {
+        "final_norm.weight": torch.ones(d_model),
+        "final_norm.bias": torch.zeros(d_model),
+        "head.weight": normal(1, d_model, std=d_model**-0.5),
+        "head.bias": torch.zeros(1),
+    }
+    return parameters

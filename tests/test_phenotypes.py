@@ -104,6 +104,9 @@ def test_mismatched_samples_counted_and_named(shared_data, tmp_path, caplog):
     store = read_store(tmp_path / "store")
     assert store.samples["sample_id"].tolist() == samples[:150]
     assert store.samples["status"].tolist() == status.tolist()
+    # Only the joined samples were read, with their own genotypes.
+    full = read_vcf(vcf_cohort(shared_data))
+    np.testing.assert_array_equal(store.dosages, full.dosages[:, :150])
 
 
 def test_zero_overlap_rejected(shared_data, tmp_path):

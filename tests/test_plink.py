@@ -113,3 +113,16 @@ def test_incomplete_fileset_rejected(tmp_path):
     (tmp_path / "x.bed").write_bytes(BED_MAGIC)
     with pytest.raises(InputError, match="incomplete"):
         read_plink(tmp_path / "x")
+
+
+def test_repeated_iids_rejected(shared_data, tmp_path):
+    plink = shared_data / "plink"
+    for suffix in ("bed", "bim"):
+        (tmp_path / f"dup.{suffix}").write_bytes((plink / f"example.{suffix}").read_bytes())
+    fam = pd.read_csv(plink / "example.fam", sep="\t", header=None)
+    fam.loc[1, 1] = fam.loc[0, 1]
+    fam.to_csv(tmp_path / "dup.fam", sep="\t", header=False, index=False)
+    with pytest.raises(InputError, match=r"repeats the sample IDs \['1'\]"):
+        ingest_cohort(
+            tmp_path / "dup", "plink", tmp_path / "store", phenotypes=plink / "phenotype_bin.txt"
+        )

@@ -20,9 +20,9 @@ import pandas as pd
 from fcsnet.errors import ConfigError, InputError
 from fcsnet.io import RawGenotypes, summarize_dosages
 from fcsnet.io.phenotypes import read_phenotype_sheet
-from fcsnet.io.plink import read_fam_status, read_plink
+from fcsnet.io.plink import read_fam_status, read_plink, read_plink_samples
 from fcsnet.io.table import read_table_genotypes
-from fcsnet.io.vcf import read_vcf
+from fcsnet.io.vcf import read_vcf, read_vcf_samples
 from fcsnet.store import GenotypeStore, write_store, write_table
 
 logger = logging.getLogger(__name__)
@@ -40,21 +40,39 @@ DEFAULT_OPTIONS = {
 }
 
 
-def read_genotypes(path, genotype_format: str, options: dict) -> RawGenotypes:
-    """Read a genotype file of the given format with the ``ingest`` options."""
+def read_genotypes(
+    path, genotype_format: str, options: dict, keep: np.ndarray | None = None
+) -> RawGenotypes:
+    """Read a genotype file of the given format with the ``ingest`` options.
+
+    ``keep`` (sample positions in file order, increasing) restricts a VCF or
+    PLINK read to those samples; a table is always read whole.
+    """
     if genotype_format == "vcf":
+        samples = None
+        if keep is not None:
+            all_samples = read_vcf_samples(path)
+            samples = [all_samples[index] for index in keep]
         return read_vcf(
             path,
             region=options["region"],
             multiallelic=options["multiallelic"],
             haploid=options["haploid"],
             chunk_variants=options["chunk_variants"],
+            samples=samples,
         )
     if genotype_format == "plink":
-        return read_plink(path)
+        return read_plink(path, sample_index=keep)
     if genotype_format == "table":
         return read_table_genotypes(path, label_column=options["label_column"])
     raise ConfigError(f"genotype format {genotype_format!r} is not one of {FORMATS}")
+
+
+def genotype_sample_ids(path, genotype_format: str) -> list[str]:
+    """Return the sample IDs of a VCF/BCF header or a .fam file, in file order."""
+    if genotype_format == "vcf":
+        return read_vcf_samples(path)
+    return read_plink_samples(path)
 
 
 def _log_ids(message: str, ids: list[str]) -> None:
@@ -64,15 +82,15 @@ def _log_ids(message: str, ids: list[str]) -> None:
         logger.warning("%d %s: %s%s", len(ids), message, shown, more)
 
 
-def _attach_sheet(raw: RawGenotypes, phenotypes, phenotype_column, counts: Counter):
+def _attach_sheet(sample_ids: list[str], phenotypes, phenotype_column, counts: Counter):
     """Join the phenotype sheet; return the genotype column indices kept and the sample table."""
     sheet, sheet_counts, dropped_ids = read_phenotype_sheet(phenotypes, phenotype_column)
     counts.update(sheet_counts)
-    genotyped = pd.Index(raw.sample_ids)
+    genotyped = pd.Index(sample_ids)
     dropped = set(dropped_ids)
     in_sheet = set(sheet["sample_id"]) | dropped
-    without_row = [sample for sample in raw.sample_ids if sample not in in_sheet]
-    genotyped_set = set(raw.sample_ids)
+    without_row = [sample for sample in sample_ids if sample not in in_sheet]
+    genotyped_set = set(sample_ids)
     not_genotyped = [sample for sample in sheet["sample_id"] if sample not in genotyped_set]
     counts["genotyped_samples_without_phenotype_row"] = len(without_row)
     counts["genotyped_samples_status_missing"] = sum(sample in dropped for sample in genotyped)
@@ -85,7 +103,7 @@ def _attach_sheet(raw: RawGenotypes, phenotypes, phenotype_column, counts: Count
     if len(keep) == 0:
         raise InputError(
             f"no sample is in both the genotype file and the phenotype sheet {phenotypes}: "
-            f"genotype IDs start with {raw.sample_ids[:3]}, sheet IDs with "
+            f"genotype IDs start with {sample_ids[:3]}, sheet IDs with "
             f"{sheet['sample_id'].tolist()[:3]}. The sheet's sample_id (or IID) column must "
             "use the genotype file's sample names"
         )
@@ -93,16 +111,22 @@ def _attach_sheet(raw: RawGenotypes, phenotypes, phenotype_column, counts: Count
     return keep, samples
 
 
-def _attach_file_status(raw: RawGenotypes, genotypes, genotype_format, counts: Counter):
-    """Use the status carried by the genotype file; return the kept indices and the sample table."""
+def _attach_file_status(
+    sample_ids: list[str], table_status, genotypes, genotype_format, counts: Counter
+):
+    """Use the status carried by the genotype file; return the kept indices and the sample table.
+
+    ``table_status`` is the label column of a table (None for other formats).
+    """
     if genotype_format == "vcf":
         raise InputError(
             f"VCF cohort {genotypes} has no phenotype sheet; give one in the cohort sheet's "
             "'phenotypes' column"
         )
-    status = raw.status
-    if status is None and genotype_format == "plink":
+    if genotype_format == "plink":
         status = read_fam_status(genotypes)  # raises the reason .fam column 6 is unusable
+    else:
+        status = table_status
     if status is None:
         raise InputError(
             f"genotype table {genotypes} has no label column; set ingest.label_column or give "
@@ -112,16 +136,24 @@ def _attach_file_status(raw: RawGenotypes, genotypes, genotype_format, counts: C
     counts["genotyped_samples_status_missing"] = int(missing.sum())
     _log_ids(
         f"samples of {genotypes} have a missing status and are dropped",
-        [sample for sample, absent in zip(raw.sample_ids, missing, strict=True) if absent],
+        [sample for sample, absent in zip(sample_ids, missing, strict=True) if absent],
     )
     keep = np.flatnonzero(~missing)
     samples = pd.DataFrame(
         {
-            "sample_id": [raw.sample_ids[index] for index in keep],
+            "sample_id": [sample_ids[index] for index in keep],
             "status": status[keep].astype(np.int64),
         }
     )
     return keep, samples
+
+
+def _check_unique(sample_ids: list[str], genotypes) -> None:
+    repeated = pd.Index(sample_ids)[pd.Index(sample_ids).duplicated()].unique().tolist()
+    if repeated:
+        raise InputError(
+            f"{genotypes} repeats the sample IDs {repeated[:5]}; sample IDs must be unique"
+        )
 
 
 def _check_classes(samples: pd.DataFrame, source) -> None:
@@ -174,28 +206,48 @@ def ingest_cohort(
     if genotype_format not in FORMATS:
         raise ConfigError(f"genotype format {genotype_format!r} is not one of {FORMATS}")
     logger.info("ingesting %s (%s) into %s", genotypes, genotype_format, output_dir)
-    raw = read_genotypes(genotypes, genotype_format, options)
-    counts: Counter = Counter(raw.counts)
-    counts["genotyped_samples"] = len(raw.sample_ids)
+    # Samples are chosen before the genotypes are read, so that a VCF or
+    # PLINK read keeps only those columns and never holds a second matrix.
+    table = None
+    if genotype_format == "table":
+        table = read_genotypes(genotypes, genotype_format, options)
+        sample_ids = table.sample_ids
+    else:
+        sample_ids = genotype_sample_ids(genotypes, genotype_format)
+    _check_unique(sample_ids, genotypes)
+    counts: Counter = Counter({"genotyped_samples": len(sample_ids)})
 
     if case_only:
         if phenotypes is not None:
             logger.warning("case-only genotypes: ignoring the phenotype sheet %s", phenotypes)
-        keep = np.arange(len(raw.sample_ids))
-        samples = pd.DataFrame({"sample_id": raw.sample_ids, "status": 1})
+        keep = np.arange(len(sample_ids))
+        samples = pd.DataFrame({"sample_id": sample_ids, "status": 1})
     elif phenotypes is not None:
-        keep, samples = _attach_sheet(raw, phenotypes, phenotype_column, counts)
+        keep, samples = _attach_sheet(sample_ids, phenotypes, phenotype_column, counts)
     else:
-        keep, samples = _attach_file_status(raw, genotypes, genotype_format, counts)
+        table_status = None if table is None else table.status
+        keep, samples = _attach_file_status(
+            sample_ids, table_status, genotypes, genotype_format, counts
+        )
     if not case_only:
         _check_classes(samples, genotypes)
 
+    subset = None if len(keep) == len(sample_ids) else keep
+    if table is None:
+        raw = read_genotypes(genotypes, genotype_format, options, keep=subset)
+        if raw.sample_ids != samples["sample_id"].tolist():
+            raise InputError(
+                f"the samples read from {genotypes} differ from the samples in its header; "
+                "was the file replaced during the run?"
+            )
+    else:
+        raw = table
+        if subset is not None:
+            raw.dosages = np.ascontiguousarray(raw.dosages[:, subset])
+            raw.variants["alt_freq"], raw.variants["call_rate"] = summarize_dosages(raw.dosages)
+    counts.update(raw.counts)
     variants = raw.variants
     dosages = raw.dosages
-    if len(keep) < dosages.shape[1]:
-        dosages = np.ascontiguousarray(dosages[:, keep])
-        variants = variants.copy()
-        variants["alt_freq"], variants["call_rate"] = summarize_dosages(dosages)
     counts["samples_written"] = len(samples)
     counts["cases_written"] = int((samples["status"] == 1).sum())
     counts["controls_written"] = int((samples["status"] == 0).sum())

@@ -59,7 +59,18 @@ def read_fam_status(path: str | Path) -> np.ndarray:
     return fam_status(fam[5].tolist(), fam_path)
 
 
-def read_plink(path: str | Path, chunk_variants: int = 4096) -> RawGenotypes:
+def read_plink_samples(path: str | Path) -> list[str]:
+    """Return the IIDs (.fam column 2) of the fileset at ``path``, in file order."""
+    fam_path = Path(f"{plink_prefix(path)}.fam")
+    if not fam_path.exists():
+        raise InputError(f"PLINK fileset {plink_prefix(path)} is incomplete: {fam_path} not found")
+    fam = pd.read_csv(fam_path, sep=r"\s+", header=None, dtype=str, usecols=[1])
+    return fam[1].tolist()
+
+
+def read_plink(
+    path: str | Path, chunk_variants: int = 4096, sample_index: np.ndarray | None = None
+) -> RawGenotypes:
     """Read a PLINK 1 binary fileset into an alt-allele dosage matrix.
 
     Parameters
@@ -69,6 +80,8 @@ def read_plink(path: str | Path, chunk_variants: int = 4096) -> RawGenotypes:
         share the prefix.
     chunk_variants : int
         Variants read at a time, to keep the transposition buffer small.
+    sample_index : numpy.ndarray of int, optional
+        Read only these samples (.fam row numbers, increasing).
 
     Returns
     -------
@@ -85,9 +98,12 @@ def read_plink(path: str | Path, chunk_variants: int = 4096) -> RawGenotypes:
         raise InputError(f"PLINK fileset {prefix} is incomplete: {', '.join(absent)} not found")
     try:
         with open_bed(files["bed"], bim_location=files["bim"], fam_location=files["fam"]) as bed:
-            n_samples, n_variants = bed.iid_count, bed.sid_count
-            sample_ids = [str(value) for value in bed.iid]
-            fam_pheno = list(bed.pheno)
+            n_variants = bed.sid_count
+            if sample_index is None:
+                sample_index = np.arange(bed.iid_count)
+            n_samples = len(sample_index)
+            sample_ids = [str(bed.iid[index]) for index in sample_index]
+            fam_pheno = [bed.pheno[index] for index in sample_index]
             variants = pd.DataFrame(
                 {
                     "variant_id": [str(value) for value in bed.sid],
@@ -100,7 +116,7 @@ def read_plink(path: str | Path, chunk_variants: int = 4096) -> RawGenotypes:
             dosages = np.empty((n_variants, n_samples), dtype=np.int8)
             for start in range(0, n_variants, chunk_variants):
                 stop = min(start + chunk_variants, n_variants)
-                block = bed.read(index=np.s_[:, start:stop], dtype="int8", order="F")
+                block = bed.read(index=(sample_index, np.s_[start:stop]), dtype="int8", order="F")
                 dosages[start:stop] = block.T
     except (ValueError, OSError) as error:
         raise InputError(f"cannot read PLINK fileset {prefix}: {error}") from error

@@ -161,9 +161,17 @@ def _check_options(multiallelic: str, haploid: str, chunk_variants: int) -> None
         raise ConfigError(f"ingest.chunk_variants is {chunk_variants}; expected a positive integer")
 
 
-def _open_vcf(path, region, threads):
+def read_vcf_samples(path) -> list[str]:
+    """Return the sample IDs of a VCF or BCF header, in file order."""
+    vcf, _ = _open_vcf(path, None, None)
+    samples = [str(sample) for sample in vcf.samples]
+    vcf.close()
+    return samples
+
+
+def _open_vcf(path, region, threads, samples=None):
     try:
-        vcf = VCF(str(path), threads=threads)
+        vcf = VCF(str(path), threads=threads, samples=samples)
     except (OSError, Exception) as error:  # cyvcf2 raises a plain Exception for unreadable files
         raise InputError(f"cannot read {path} as VCF or BCF: {error}") from error
     if not vcf.samples:
@@ -229,6 +237,7 @@ def read_vcf(
     haploid: str = "missing",
     chunk_variants: int = 256,
     threads: int | None = None,
+    samples: list[str] | None = None,
 ) -> RawGenotypes:
     """Read a VCF or BCF file into an alt-allele dosage matrix.
 
@@ -248,6 +257,9 @@ def read_vcf(
         about ``chunk_variants * n_samples * 5`` bytes.
     threads : int, optional
         Extra htslib decompression threads.
+    samples : list of str, optional
+        Read only these samples (htslib drops the others while parsing);
+        the matrix columns keep the file's sample order.
 
     Returns
     -------
@@ -262,7 +274,7 @@ def read_vcf(
         with ``haploid="missing"``).
     """
     _check_options(multiallelic, haploid, chunk_variants)
-    vcf, records = _open_vcf(path, region, threads)
+    vcf, records = _open_vcf(path, region, threads, samples)
     sample_ids = [str(sample) for sample in vcf.samples]
     n_samples = len(sample_ids)
     counts: Counter = Counter()

@@ -152,7 +152,7 @@ def test_evaluators_on_pure_epistasis(shared_data):
         fitness[name] = evaluator.evaluate([pair, noise])
     assert fitness["cells"][0] > 0.65
     assert fitness["tree"][0] > 0.65
-    # No marginal effect: an additive model sees nothing.
+    # No marginal effect, so an additive model finds no signal.
     assert fitness["logistic"][0] < 0.56
     assert fitness["nonlinear_gain"][0] > 0.12
     for name in ("cells", "tree", "logistic"):

@@ -48,7 +48,7 @@ def test_crossover_joins_split_pair():
         for _ in range(2000)
         for child in operators.crossover(rng, (0, 5), (1, 6), 4)
     )
-    # Each child holds both with probability 1/4.
+    # Each child gets both variants with probability 1/4.
     assert 800 < joined < 1200
 
 

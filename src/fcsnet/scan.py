@@ -8,12 +8,14 @@ likelihood-ratio (G) statistic of the interaction::
 
 (natural-log mutual information of the pair's joint genotype, and of each
 single genotype, with the status Y, all on the pair's called samples). It is
-the G-test of the saturated 9-cell model against the two single-locus models
-and equals 2 N times the interaction information of A, B and Y. Under no
-interaction and linkage equilibrium between A and B it is approximately
-chi-squared with (levels(A) - 1) * (levels(B) - 1) degrees of freedom (4 for
-two variants with all three genotypes observed). Variants in linkage
-disequilibrium can give it either sign, so it is a screen, not an exact test.
+the joint-genotype G statistic minus both single-variant G statistics, and
+equals 2 N times the interaction information of A, B and Y. P-values treat
+it as chi-squared with (levels(A) - 1) * (levels(B) - 1) degrees of freedom
+(4 for two variants with all three genotypes observed).
+
+NOTE: that distribution is an approximation. Variants in linkage
+disequilibrium can push the statistic either way, so the scan is a screen
+and its p-values rank pairs rather than give exact error rates.
 
 Counts come from matrix products of genotype indicator matrices (float32,
 exact up to 2**24 samples), a block of variants at a time, so memory stays
@@ -103,8 +105,9 @@ def _pair_statistics(
     xlogx : callable
         Elementwise x * log(x) of integer counts.
     margin_terms : numpy.ndarray, shape (...), optional
-        The x log x terms of the margins, when they are known without the
-        joint table (no missing calls); computed from the table otherwise.
+        The x log x terms of the margins. Without missing calls they are
+        per-variant constants that the caller passes in; when None they are
+        computed from the table.
 
     Returns
     -------
@@ -395,12 +398,12 @@ def guide_weights(
     """Turn per-variant scan scores into GA inclusion probabilities.
 
     A variant's excess is how far its best pair's -log10(p) lies above the
-    Bonferroni threshold -log10(alpha / n_pairs); variants at or below it
-    get no excess. The weights are a mixture: ``1 - guide_mass`` spread
-    evenly over all variants (so nothing is ruled out, and higher-order
-    groups without pairwise signal stay reachable) and ``guide_mass``
-    spread in proportion to the excess. Without any excess the weights are
-    uniform.
+    Bonferroni threshold -log10(alpha / n_pairs), and variants at or below
+    it get no excess. The weights mix two parts. ``1 - guide_mass`` is
+    spread evenly over all variants, so nothing is ruled out and
+    higher-order groups without pairwise signal stay reachable.
+    ``guide_mass`` is spread in proportion to the excess. Without any
+    excess the weights are uniform.
 
     Parameters
     ----------

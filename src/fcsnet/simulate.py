@@ -11,14 +11,14 @@ Summing any one factor over its genotype distribution gives zero, so every
 lower-order marginal penetrance equals the prevalence (pure, strict
 epistasis). ``delta`` is set so that the penetrance variance over the
 population, divided by prevalence * (1 - prevalence), equals the target
-``heritability`` (the definition GAMETES uses).
+``heritability``.
 
-Samples are drawn case/control style, as GAMETES does for its
-heterogeneity models: every case and every control is assigned a subgroup
-model with equal probability; the model's variants are drawn from their
-genotype distribution given the status under that model, and all other
-variants from Hardy-Weinberg proportions of their minor-allele frequency
-(MAF). Cases keep their subgroup (1..K) in the truth file; controls get 0.
+Samples are drawn case/control style. Every case and every control is
+assigned a subgroup model with equal probability. The model's variants are
+drawn from their genotype distribution given the status under that model,
+and all other variants from Hardy-Weinberg proportions of their
+minor-allele frequency (MAF). Cases keep their subgroup (1..K) in the truth
+file, and controls get 0.
 
 Outputs (see :func:`write_cohort`): a bgzipped VCF, a phenotype sheet
 (sample_id, status, age: a covariate with no effect), ``truth.tsv`` and a

@@ -4,21 +4,18 @@
 # batching.
 
 
-def ga_guide_input(wildcards):
-    if config["scan"]["enabled"] and config["ga"]["guide"]:
-        return {"variant_scores": f"results/{wildcards.cohort}/scan/variant_scores.tsv"}
-    return {}
-
-
-def ga_batch_mem_mb(wildcards, input):
-    # The training dosages are copied once; evaluators add a few MB per
-    # thousand samples.
-    return 1000 + 2 * max(1, int(Path(input.dosages).stat().st_size / 1e6))
-
-
 rule ga_batch:
     input:
-        unpack(ga_guide_input),
+        # The scan's guide weights, when the scan runs and the guide is on.
+        unpack(
+            lambda wildcards: (
+                {
+                    "variant_scores": f"results/{wildcards.cohort}/scan/variant_scores.tsv"
+                }
+                if config["scan"]["enabled"] and config["ga"]["guide"]
+                else {}
+            )
+        ),
         dosages="results/{cohort}/qc/dosages.npy",
         variants="results/{cohort}/qc/variants.tsv",
         samples="results/{cohort}/qc/samples.tsv",
@@ -35,7 +32,8 @@ rule ga_batch:
         "benchmarks/{cohort}/ga/{size_limit}_{batch}.tsv"
     threads: 1
     resources:
-        mem_mb=ga_batch_mem_mb,
+        # The training dosages are copied once; evaluators need a few MB.
+        mem_mb=lambda wildcards, input: 1000 + 2 * int(input.size_mb),
         runtime=lambda wildcards: 10 + config["ga"]["runs_per_job"],
     group:
         "ga"

@@ -2,10 +2,6 @@
 # training samples, whose per-variant scores guide the GA.
 
 
-def qc_dosages_mb(wildcards, input):
-    return max(1, int(Path(input.dosages).stat().st_size / 1e6))
-
-
 rule scan_pairs:
     input:
         dosages="results/{cohort}/qc/dosages.npy",
@@ -23,11 +19,12 @@ rule scan_pairs:
         "benchmarks/{cohort}/scan_pairs.tsv"
     threads: 2
     resources:
-        # Genotype indicators (12 bytes per call) plus one chunk of counts.
+        # Genotype indicators (12 bytes per call) plus one chunk of counts
+        # (about 200 bytes per pair).
         mem_mb=lambda wildcards, input: 1000
-        + 12 * qc_dosages_mb(wildcards, input)
+        + 12 * int(input.size_mb)
         + config["scan"]["chunk_size"] // 5000,
-        runtime=lambda wildcards, input: 10 + qc_dosages_mb(wildcards, input) // 2,
+        runtime=lambda wildcards, input: 10 + int(input.size_mb) // 2,
     conda:
         "../../envs/selection.yaml"
     script:

@@ -2,10 +2,10 @@
 
 An individual is a variant subset: a sorted tuple of distinct variant
 indices with 1 to ``size_limit`` members. Every operator returns valid
-individuals (never empty, never over the size limit), and none of them
-touches all variants: new variants are drawn from a :class:`VariantSampler`
-in O(log n_variants) time each, so a generation costs the same for 1,000 or
-1,000,000 candidate variants.
+individuals, never empty and never over the size limit. No operator scans
+all variants: new variants come from a :class:`VariantSampler` in
+O(log n_variants) time each, so a generation costs about the same for 1,000
+or 1,000,000 candidate variants.
 """
 
 from __future__ import annotations

@@ -1,15 +1,13 @@
 """Train many independent attention classifiers as one batched computation.
 
 :func:`train_models` fits M models, each on its own variant subset, its own
-training and validation samples and, optionally, its own status vector (the
-permutation null of :mod:`fcsnet.attention.interactions` uses that). Subsets
+training and validation samples and, optionally, its own status vector (for
+example a label-permutation null). Subsets
 of different sizes are padded to the longest subset of their chunk and the
 padding is masked out of attention, so padding never changes a model's
 output beyond float rounding. The parameters of a chunk are stacked along a
-leading model dimension and the single-model forward pass of
-:class:`~fcsnet.attention.model.AttentionClassifier` is mapped over that
-dimension; :func:`~fcsnet.attention.model.forward_stacked` runs them all
-with batched matrix products.
+leading model dimension and :func:`~fcsnet.attention.model.forward_stacked`
+runs all models of the chunk with batched matrix products.
 
 Every model draws its initial weights and its minibatch order from its own
 seed, and takes Adam steps only on minibatches that hold its own samples, so

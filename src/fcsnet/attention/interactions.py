@@ -35,9 +35,11 @@ import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy.stats import rankdata
 
 from fcsnet.attention.batched import (
@@ -48,6 +50,7 @@ from fcsnet.attention.batched import (
 )
 from fcsnet.attention.model import ModelConfig
 from fcsnet.errors import ConfigError, InputError
+from fcsnet.store import read_store, read_table, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +271,7 @@ def rank_interactions(
     if not members:
         return pd.DataFrame(columns=PAIR_COLUMNS), pd.DataFrame(columns=GROUP_COLUMNS)
 
-    sequence = np.random.SeedSequence(seed)
+    sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     model_sequence, shuffle_sequence = sequence.spawn(2)
     subsets = [rows for _, rows in members for _ in range(settings.n_restarts)]
     logger.info(
@@ -341,3 +344,52 @@ def rank_interactions(
     pairs = pairs.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     groups = groups.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     return pairs, groups
+
+
+def write_interactions(
+    store_dir: str | Path,
+    split_path: str | Path,
+    communities_path: str | Path,
+    interactions_path: str | Path,
+    groups_path: str | Path,
+    *,
+    config: dict,
+    seed: int,
+    threads: int = 1,
+) -> None:
+    """Rank interactions of a QC'd cohort and write interactions.tsv and groups.tsv.
+
+    ``seed`` is the run seed; the stage seed is derived from it as in
+    :func:`fcsnet.chain.stage_seed`, so the workflow rule and the in-process
+    chain give the same tables. ``threads`` sets torch's intra-op threads.
+    """
+    from fcsnet.chain import stage_seed
+
+    torch.set_num_threads(max(1, int(threads)))
+    store = read_store(store_dir)
+    samples = read_table(split_path)
+    samples["sample_id"] = samples["sample_id"].astype(str)
+    if samples["sample_id"].tolist() != store.samples["sample_id"].tolist():
+        raise InputError(
+            f"{split_path} lists other samples, or another order, than {store_dir}/samples.tsv; "
+            "rerun the split on the same QC'd store"
+        )
+    unknown_splits = sorted(set(samples["split"]) - {"training", "validation"})
+    if unknown_splits:
+        raise InputError(
+            f"{split_path}: split must be 'training' or 'validation'; found {unknown_splits}"
+        )
+    communities = read_table(communities_path)
+    communities["variant_id"] = communities["variant_id"].astype(str)
+    pairs, groups = rank_interactions(
+        np.asarray(store.dosages),
+        samples["status"].to_numpy(),
+        store.variants["variant_id"].tolist(),
+        communities,
+        training_mask=(samples["split"] == "training").to_numpy(),
+        config=config,
+        seed=stage_seed(seed, "attention"),
+    )
+    write_table(pairs, interactions_path)
+    write_table(groups, groups_path)
+    logger.info("wrote %d pairs and %d groups", len(pairs), len(groups))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fcsnet.errors import ConfigError, InputError
+from fcsnet.io import vcf as vcf_module
 from fcsnet.io.vcf import read_vcf
 
 VCF_FILES = [
@@ -124,6 +125,16 @@ def test_block_size_does_not_change_result(shared_data):
     small = read_vcf(path, chunk_variants=2)
     np.testing.assert_array_equal(whole.dosages, small.dosages)
     assert whole.variants.equals(small.variants)
+
+
+def test_matrix_spread_over_slabs(shared_data, monkeypatch):
+    path = shared_data / "vcf" / "test.vcf.gz"
+    whole = read_vcf(path)
+    # One block of 2 rows per slab: 58 slabs joined at the end.
+    monkeypatch.setattr(vcf_module._Slabs, "SLAB_BYTES", 1)
+    spread = read_vcf(path, chunk_variants=2)
+    np.testing.assert_array_equal(whole.dosages, spread.dosages)
+    assert spread.dosages.flags["C_CONTIGUOUS"]
 
 
 def test_bcf_equals_bgzipped_vcf(shared_data):

@@ -117,8 +117,8 @@ class _BlockConverter:
     def full(self) -> bool:
         return self.n_rows == self.capacity
 
-    def convert(self, counts: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return the block's dosages (int8, shape (n_rows, n_samples)), alt_freq and call_rate."""
+    def convert(self, counts: Counter, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Write the block's dosages into ``out`` (int8, (n_rows, n_samples)); return alt_freq, call_rate."""
         rows = self.n_rows
         first = self.alleles[:rows, :, 0]
         second = self.alleles[:rows, :, 1]
@@ -131,7 +131,8 @@ class _BlockConverter:
             codes = _categories(first, target) * _N_CATEGORIES + _categories(second, target)
         # take() with intp indices is the fastest numpy lookup for this table.
         codes = codes.astype(np.intp)
-        dosages = self.dosage_table.take(codes)
+        # Every code is a valid index, so mode="clip" only skips the bounds check and buffering.
+        dosages = self.dosage_table.take(codes, out=out[:rows], mode="clip")
         code_counts = np.bincount(codes.ravel(), minlength=_N_CATEGORIES * _N_CATEGORIES)
         kind_counts = np.bincount(
             self.kind_index, weights=code_counts, minlength=len(self.kind_names)
@@ -147,7 +148,7 @@ class _BlockConverter:
             alt_freq = np.where(n_called > 0, allele_count / (2.0 * n_called), np.nan)
         call_rate = n_called / self.n_samples
         self.n_rows = 0
-        return dosages, alt_freq, call_rate
+        return alt_freq, call_rate
 
 
 def _check_options(multiallelic: str, haploid: str, chunk_variants: int) -> None:
@@ -279,14 +280,13 @@ def read_vcf(
     n_samples = len(sample_ids)
     counts: Counter = Counter()
     converter = _BlockConverter(n_samples, chunk_variants, haploid)
-    blocks: list[np.ndarray] = []
+    slabs = _Slabs(n_samples, chunk_variants)
     alt_freqs: list[np.ndarray] = []
     call_rates: list[np.ndarray] = []
     columns: dict[str, list] = {"variant_id": [], "chrom": [], "pos": [], "ref": [], "alt": []}
 
     def flush() -> None:
-        dosages, alt_freq, call_rate = converter.convert(counts)
-        blocks.append(dosages)
+        alt_freq, call_rate = converter.convert(counts, slabs.reserve(converter.n_rows))
         alt_freqs.append(alt_freq)
         call_rates.append(call_rate)
 
@@ -345,7 +345,7 @@ def read_vcf(
         raise InputError(
             f"no usable variants in {path}{_region_text(region)}: {_describe_skips(counts)}"
         )
-    dosages = _concatenate(blocks, n_samples)
+    dosages = slabs.matrix()
     call_rate = np.concatenate(call_rates)
     if not (call_rate > 0).any():
         raise InputError(_all_missing_message(path, counts, haploid))
@@ -359,22 +359,50 @@ def read_vcf(
     return RawGenotypes(dosages, variants, sample_ids, None, counts)
 
 
-def _concatenate(blocks: list[np.ndarray], n_samples: int) -> np.ndarray:
-    """Join the blocks into one matrix, releasing each block once it is copied.
+class _Slabs:
+    """Growable int8 matrix stored as large separately allocated slabs of rows.
 
-    ``numpy.empty`` leaves the new matrix's pages uncommitted until they are
-    written, so the resident memory stays near one matrix plus one block.
+    Each slab is ``numpy.empty`` of about :data:`SLAB_BYTES`, which the C
+    library maps directly from the OS: pages are resident only once written,
+    and a freed slab is returned at once. A single slab is returned as a view
+    (no copy); several are copied into one matrix, each slab freed once
+    copied, so the peak stays near one matrix plus one slab.
     """
-    n_variants = sum(len(block) for block in blocks)
-    dosages = np.empty((n_variants, n_samples), dtype=np.int8)
-    start = 0
-    blocks.reverse()
-    while blocks:
-        block = blocks.pop()
-        dosages[start : start + len(block)] = block
-        start += len(block)
-        del block
-    return dosages
+
+    SLAB_BYTES = 64 * 2**20
+
+    def __init__(self, n_samples: int, block_rows: int):
+        blocks_per_slab = max(1, self.SLAB_BYTES // max(1, block_rows * n_samples))
+        self.rows_per_slab = block_rows * blocks_per_slab
+        self.n_samples = n_samples
+        self.slabs: list[np.ndarray] = []
+        self.n_rows = 0
+        self.slab_rows = 0
+
+    def reserve(self, rows: int) -> np.ndarray:
+        """Return the next ``rows`` rows to fill (never spanning two slabs)."""
+        if not self.slabs or self.slab_rows + rows > self.rows_per_slab:
+            self.slabs.append(np.empty((self.rows_per_slab, self.n_samples), dtype=np.int8))
+            self.slab_rows = 0
+        block = self.slabs[-1][self.slab_rows : self.slab_rows + rows]
+        self.slab_rows += rows
+        self.n_rows += rows
+        return block
+
+    def matrix(self) -> np.ndarray:
+        """Return the filled rows as one C-contiguous matrix, releasing the slabs."""
+        if len(self.slabs) == 1:
+            return self.slabs.pop()[: self.n_rows]
+        dosages = np.empty((self.n_rows, self.n_samples), dtype=np.int8)
+        start = 0
+        self.slabs.reverse()
+        while self.slabs:
+            slab = self.slabs.pop()
+            rows = min(self.rows_per_slab, self.n_rows - start)
+            dosages[start : start + rows] = slab[:rows]
+            start += rows
+            del slab
+        return dosages
 
 
 def _region_text(region: str | None) -> str:

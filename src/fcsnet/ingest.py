@@ -124,7 +124,7 @@ def _attach_file_status(
             "'phenotypes' column"
         )
     if genotype_format == "plink":
-        status = read_fam_status(genotypes)  # raises the reason .fam column 6 is unusable
+        status = read_fam_status(genotypes)  # raises InputError naming invalid values
     else:
         status = table_status
     if status is None:

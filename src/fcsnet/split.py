@@ -24,8 +24,8 @@ def split_samples(samples: pd.DataFrame, validation_fraction: float, seed: int) 
     """Assign each sample to training or validation, stratified by status.
 
     In each status class, ``round(validation_fraction * n_class)`` samples,
-    drawn by ``numpy.random.default_rng(seed)``, go to validation; when the
-    fraction is above 0 each class keeps at least one training sample.
+    drawn by ``numpy.random.default_rng(seed)``, go to validation. Each
+    class keeps at least one training sample.
 
     Parameters
     ----------

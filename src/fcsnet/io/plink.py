@@ -1,8 +1,10 @@
 """Read PLINK 1 binary filesets (.bed/.bim/.fam) through bed-reader.
 
-The dosage is the count of allele 1 (.bim column 5, ALT in files written by
-``plink --vcf``); allele 2 (.bim column 6) is stored as ``ref``. Samples are
-named by their IID (.fam column 2), which must be unique.
+The dosage is the count of allele 1 (.bim column 5), stored as ``alt``.
+Allele 2 (.bim column 6) is stored as ``ref``. PLINK 1.9 makes allele 1 the
+minor allele unless run with ``--keep-allele-order``, so ``ref`` is not
+always the reference genome's allele. Samples are named by their IID (.fam
+column 2), which must be unique.
 """
 
 from __future__ import annotations
@@ -86,10 +88,10 @@ def read_plink(
     Returns
     -------
     RawGenotypes
-        ``dosages`` int8, shape (n_variants, n_samples). ``status`` holds
-        the .fam column 6 converted by :func:`fam_status`, or None when that
-        column is not PLINK case/control coding (a phenotype sheet must then
-        be given; :func:`fcsnet.ingest.ingest_cohort` checks this).
+        ``dosages`` int8, shape (n_variants, n_samples). ``status`` is
+        .fam column 6 converted by :func:`fam_status`, or None when that
+        column is not PLINK case/control coding. A phenotype sheet is then
+        required, which :func:`fcsnet.ingest.ingest_cohort` checks.
     """
     prefix = plink_prefix(path)
     files = {suffix: Path(f"{prefix}.{suffix}") for suffix in ("bed", "bim", "fam")}

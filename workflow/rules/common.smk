@@ -165,3 +165,26 @@ def report_files(wildcards):
     if config["attention"]["enabled"]:
         files += [f"{plots}/interaction_heatmaps.png", f"{plots}/interactions.html"]
     return files
+
+
+# Ingest and qc stages (rules/ingest.smk, rules/qc.smk).
+def case_only_genotype_files(wildcards):
+    return genotype_files(
+        cohort_value(wildcards.cohort, "case_only_genotypes"),
+        cohort_value(wildcards.cohort, "format"),
+    )
+
+
+def ingest_mem_mb(wildcards, input):
+    # Estimate: a GT-only bgzipped VCF takes about 0.3 bytes per genotype call
+    # (bench/ingest_benchmark.py), the int8 matrix 1 byte, and ingestion peaks
+    # near 1.5 matrices above the interpreter. Richer VCFs get a larger margin.
+    return 1000 + 6 * int(input.size_mb)
+
+
+def ingest_runtime(wildcards, input):
+    return 10 + int(input.size_mb) // 20
+
+
+def genotype_store_mb(wildcards, input):
+    return max(1, int(input.size_mb))

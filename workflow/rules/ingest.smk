@@ -2,23 +2,6 @@
 # cohort into the genotype store (docs/genotype-store.md).
 
 
-def case_only_genotype_files(wildcards):
-    return genotype_files(
-        cohort_value(wildcards.cohort, "case_only_genotypes"),
-        cohort_value(wildcards.cohort, "format"),
-    )
-
-
-def ingest_mem_mb(wildcards, input):
-    # Compressed VCF text holds about one genotype call per byte; the int8
-    # output matrix needs one byte per call, and readers need a few copies.
-    return 1000 + 8 * int(input.size_mb)
-
-
-def ingest_runtime(wildcards, input):
-    return 10 + int(input.size_mb) // 20
-
-
 rule ingest_genotypes:
     input:
         unpack(cohort_genotype_files),

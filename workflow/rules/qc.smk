@@ -2,10 +2,6 @@
 # training/validation split of the samples that pass it.
 
 
-def store_mb(wildcards, input):
-    return max(1, int(input.size_mb))
-
-
 rule qc:
     input:
         dosages="results/{cohort}/genotypes/dosages.npy",
@@ -25,8 +21,8 @@ rule qc:
     threads: 1
     resources:
         # The input matrix, the filtered copy and int8/bool temporaries.
-        mem_mb=lambda wildcards, input: 1000 + 5 * store_mb(wildcards, input),
-        runtime=lambda wildcards, input: 10 + store_mb(wildcards, input) // 50,
+        mem_mb=lambda wildcards, input: 1000 + 5 * genotype_store_mb(wildcards, input),
+        runtime=lambda wildcards, input: 10 + genotype_store_mb(wildcards, input) // 50,
     conda:
         "../../envs/genotypes.yaml"
     script:

@@ -1,4 +1,4 @@
-"""QC filters on constructed genotype matrices with known answers."""
+"""QC filters on constructed genotype matrices with known expected results."""
 
 import itertools
 

@@ -83,7 +83,7 @@ def parse_vcf_text(path, multiallelic, haploid):
 
 
 def text_source(shared_data, name):
-    # The BCF holds the same records as the bgzipped VCF; compare with its text.
+    # The BCF contains the same records as the bgzipped VCF; compare with its text.
     return shared_data / "vcf" / ("multi-contig.vcf.gz" if name == "multi-contig.bcf" else name)
 
 

@@ -202,3 +202,22 @@ def test_ld_prune_in_run_qc():
     result, summary = run_qc(store, options)
     assert summary.set_index("step").loc["ld_prune", "removed"] == 1
     assert result.variants["variant_id"].tolist() == ["v0", "v2"]
+
+
+def test_variant_emptied_by_sample_filter_removed():
+    # v0 is called only in s0 and s1, which the sample filter removes (1 of 3 calls each).
+    dosages = np.array(
+        [
+            [1, 1, -1, -1, -1, -1],
+            [-1, -1, 0, 1, 2, 1],
+            [-1, -1, 1, 0, 1, 2],
+        ]
+    )
+    store = make_store(dosages, [0, 1, 0, 1, 0, 1])
+    options = {"min_variant_call_rate": 0, "min_sample_call_rate": 0.5, "hwe_min_p": 0}
+    result, summary = run_qc(store, options)
+    steps = summary.set_index("step")
+    assert steps.loc["sample_call_rate", "removed"] == 2
+    assert steps.loc["constant", "removed"] == 1
+    assert steps.loc["maf", "removed"] == 0
+    assert result.variants["variant_id"].tolist() == ["v1", "v2"]

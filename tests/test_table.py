@@ -98,3 +98,13 @@ def test_one_class_table_rejected(tmp_path):
     path.write_text("N0\tN1\tClass\n0\t1\t1\n2\t1\t1\n")
     with pytest.raises(InputError, match="2 cases and 0 controls"):
         ingest_cohort(path, "table", tmp_path / "store")
+
+
+def test_case_only_table_without_label(tmp_path):
+    path = tmp_path / "cases.tsv"
+    path.write_text("N0\tN1\n0\t1\n2\tNA\n")
+    ingest_cohort(path, "table", tmp_path / "store", case_only=True)
+    store = read_store(tmp_path / "store")
+    assert store.variants["variant_id"].tolist() == ["N0", "N1"]
+    assert store.samples["status"].tolist() == [1, 1]
+    assert store.dosages.tolist() == [[0, 2], [1, -1]]

@@ -148,6 +148,14 @@ def _attach_file_status(
     return keep, samples
 
 
+def _has_column(path, column: str) -> bool:
+    try:
+        header = pd.read_csv(path, sep="\t", nrows=0)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read genotype table {path}: {error}") from error
+    return column in [str(name).strip() for name in header.columns]
+
+
 def _check_unique(sample_ids: list[str], genotypes) -> None:
     repeated = pd.Index(sample_ids)[pd.Index(sample_ids).duplicated()].unique().tolist()
     if repeated:
@@ -210,6 +218,9 @@ def ingest_cohort(
     # PLINK read keeps only those columns and never holds a second matrix.
     table = None
     if genotype_format == "table":
+        if case_only and not _has_column(genotypes, options["label_column"]):
+            # Case-only tables need no label column; every sample is a case.
+            options = {**options, "label_column": None}
         table = read_genotypes(genotypes, genotype_format, options)
         sample_ids = table.sample_ids
     else:

@@ -10,7 +10,8 @@ previous ones kept, and records every removal in a summary table
 3. ``sample_call_rate``: samples called at fewer than
    ``min_sample_call_rate`` of the remaining variants.
 4. ``constant``: variants whose called genotypes are all the same dosage
-   (including all-heterozygous variants), counted on the remaining samples.
+   (including all-heterozygous variants), counted on the remaining samples,
+   and variants that the sample filter left without a call.
 5. ``maf``: variants with minor-allele frequency below ``min_maf``.
 6. ``hwe``: variants whose Hardy-Weinberg exact test p-value in controls is
    below ``hwe_min_p`` (0 disables the filter).
@@ -274,7 +275,8 @@ def run_qc(store: GenotypeStore, options: dict | None = None) -> tuple[GenotypeS
     called = block >= 0
     high = np.where(called, block, -128).max(axis=1)
     low = np.where(called, block, 127).min(axis=1)
-    drop_variants("constant", "one distinct called dosage", high != low)
+    # A variant left without calls by the sample filter has high < low and goes here too.
+    drop_variants("constant", "one distinct called dosage or no call", high > low)
 
     alt_freq, _ = summarize_dosages(current())
     maf = np.minimum(alt_freq, 1.0 - alt_freq)

@@ -39,7 +39,7 @@ SUMMARY_COLUMNS = ["step", "unit", "threshold", "removed", "remaining"]
 
 DEFAULT_OPTIONS = {
     "min_variant_call_rate": 0.95,
-    "min_sample_call_rate": 0.95,
+    "min_sample_call_rate": 0.9,
     "min_maf": 0.01,
     "hwe_min_p": 1e-6,
     "ld_prune": {"enabled": False, "window": 50, "step": 5, "r2": 0.5},

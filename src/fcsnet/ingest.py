@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fcsnet.config import default_config
 from fcsnet.errors import ConfigError, InputError
 from fcsnet.io import RawGenotypes, summarize_dosages
 from fcsnet.io.phenotypes import read_phenotype_sheet
@@ -30,14 +31,6 @@ logger = logging.getLogger(__name__)
 FORMATS = ("vcf", "plink", "table")
 SUMMARY_FILE = "ingest_summary.tsv"
 N_IDS_LOGGED = 5
-
-DEFAULT_OPTIONS = {
-    "multiallelic": "split",
-    "haploid": "missing",
-    "region": None,
-    "label_column": "Class",
-    "chunk_variants": 256,
-}
 
 
 def read_genotypes(
@@ -199,8 +192,8 @@ def ingest_cohort(
     phenotype_column : str, optional
         Status column of the sheet; default is its first non-ID column.
     options : dict, optional
-        The ``ingest`` config section; missing keys take
-        :data:`DEFAULT_OPTIONS`.
+        The ``ingest`` config section; missing keys take the defaults of
+        ``workflow/schemas/ingest.schema.yaml``.
     case_only : bool
         Genotypes of cases only: every sample gets status 1, and no
         phenotype sheet or label is read.
@@ -210,7 +203,7 @@ def ingest_cohort(
     GenotypeStore
         The store as written.
     """
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = {**default_config()["ingest"], **(options or {})}
     if genotype_format not in FORMATS:
         raise ConfigError(f"genotype format {genotype_format!r} is not one of {FORMATS}")
     logger.info("ingesting %s (%s) into %s", genotypes, genotype_format, output_dir)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from fcsnet.config import default_config
 from fcsnet.errors import ConfigError, InputError
 from fcsnet.io import summarize_dosages
 from fcsnet.store import GenotypeStore, read_store, write_store, write_table
@@ -36,14 +37,6 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "qc_summary.tsv"
 SUMMARY_COLUMNS = ["step", "unit", "threshold", "removed", "remaining"]
-
-DEFAULT_OPTIONS = {
-    "min_variant_call_rate": 0.95,
-    "min_sample_call_rate": 0.9,
-    "min_maf": 0.01,
-    "hwe_min_p": 1e-6,
-    "ld_prune": {"enabled": False, "window": 50, "step": 5, "r2": 0.5},
-}
 
 # Relative tolerance when comparing configuration probabilities with the
 # observed one, so that ties lost to floating-point rounding still count.
@@ -178,8 +171,9 @@ def _squared_correlation(block: np.ndarray) -> np.ndarray:
 
 
 def _check_options(options: dict) -> dict:
-    merged = {**DEFAULT_OPTIONS, **options}
-    merged["ld_prune"] = {**DEFAULT_OPTIONS["ld_prune"], **(options.get("ld_prune") or {})}
+    defaults = default_config()["qc"]
+    merged = {**defaults, **options}
+    merged["ld_prune"] = {**defaults["ld_prune"], **(options.get("ld_prune") or {})}
     for key in ("min_variant_call_rate", "min_sample_call_rate", "hwe_min_p"):
         if not 0.0 <= merged[key] <= 1.0:
             raise ConfigError(f"qc.{key} is {merged[key]}; expected a value in [0, 1]")
@@ -220,7 +214,8 @@ def run_qc(store: GenotypeStore, options: dict | None = None) -> tuple[GenotypeS
     ----------
     store : GenotypeStore
     options : dict, optional
-        The ``qc`` config section; missing keys take :data:`DEFAULT_OPTIONS`.
+        The ``qc`` config section; missing keys take the defaults of
+        ``workflow/schemas/qc.schema.yaml``.
 
     Returns
     -------

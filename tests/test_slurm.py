@@ -15,7 +15,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from example_workflow import REPORT_FILES, snakemake_command, write_example_workdir
 from slurm_cluster import ClusterUnavailable, SlurmCluster, ensure_slurm_installed
+
+from fcsnet.store import read_table
 
 pytestmark = [pytest.mark.slurm, pytest.mark.timeout(600)]
 
@@ -59,9 +62,11 @@ def slurm_cluster(tmp_path_factory):
         cluster.stop()
 
 
-def run_snakemake(arguments: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+def run_snakemake(
+    arguments: list[str], cwd: Path, timeout: float, command: list[str] | None = None
+) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [SNAKEMAKE, *arguments],
+        command or [SNAKEMAKE, *arguments],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -124,3 +129,82 @@ def test_two_rules_run_as_slurm_jobs(slurm_cluster, tmp_path):
     assert gpu_job != cpu_job
     assert gpu_partition == "gpu"
     assert gpu_count == "1"
+
+
+# Every SLURM job costs about 15 s of scheduling and status polling on the
+# test cluster, so the test packs the example's preparation chain into one
+# job and the analysis and report rules into another, on top of the
+# profile's group "ga". The attention model (rule interactions) keeps its own
+# job on the gpu partition, as the profile sets it.
+REPORT_RULES = [
+    "plot_qc",
+    "plot_ga_convergence",
+    "plot_selection_frequency",
+    "plot_network",
+    "plot_crs",
+    "plot_subtypes",
+    "plot_interactions",
+    "report_table_community_stats",
+    "report_table_communities",
+    "report_table_interactions",
+    "report_done",
+]
+EXAMPLE_GROUPS = [
+    *(f"{rule}=prepare" for rule in ("simulate_cohort", "ingest_genotypes", "ingest_case_only")),
+    *(f"{rule}=prepare" for rule in ("qc", "split", "scan_pairs")),
+    *(f"{rule}=analysis" for rule in ("merge_ga", "network", "communities", "crs", "subtypes")),
+    *(f"{rule}=analysis" for rule in REPORT_RULES),
+]
+
+
+def finished_jobs() -> list[tuple[str, str, str]]:
+    """Return (job id, partition, state) of every job the cluster still lists."""
+    result = subprocess.run(
+        ["squeue", "--states=all", "--noheader", "--format=%i|%P|%T"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return [tuple(line.split("|")) for line in result.stdout.split()]
+
+
+def test_example_workflow_runs_on_slurm(slurm_cluster, repository, tmp_path):
+    write_example_workdir(repository, tmp_path)
+    jobs_before = {job for job, _, _ in finished_jobs()}
+    command = snakemake_command(
+        repository,
+        tmp_path,
+        "--workflow-profile",
+        str(repository / "workflow" / "profiles" / "slurm"),
+        *SLURM_TEST_OPTIONS,
+        "--groups",
+        *EXAMPLE_GROUPS,
+    )
+    run_snakemake([], tmp_path, timeout=480, command=command)
+
+    jobs = [job for job in finished_jobs() if job[0] not in jobs_before]
+    assert all(state == "COMPLETED" for _, _, state in jobs), jobs
+    slurm_logs = tmp_path / ".snakemake" / "slurm_logs"
+    # The plugin names each log folder after the group and its rules.
+    submitted = {
+        path.name.split("_")[0] + "_" + path.name.split("_")[1] for path in slurm_logs.iterdir()
+    }
+    assert submitted == {"group_prepare", "group_ga", "group_analysis", "rule_interactions"}
+    assert len(jobs) == len(list(slurm_logs.rglob("*.log")))
+    # Only the interaction model asks for a GPU, so only its job ran in the gpu partition.
+    assert sorted(partition for _, partition, _ in jobs).count("gpu") == 1
+
+    results = tmp_path / "results" / "example"
+    communities = read_table(results / "communities" / "communities.tsv")
+    assert communities["community"].nunique() >= 1
+    crs = read_table(results / "crs" / "crs.tsv")
+    assert [f"crs_{c}" for c in sorted(communities["community"].unique())] == [
+        column for column in crs.columns if column.startswith("crs_")
+    ]
+    interactions = read_table(results / "interactions" / "interactions.tsv")
+    assert set(interactions["community"]) <= set(communities["community"])
+    listed = (results / "plots" / "done.txt").read_text().split()
+    assert sorted(Path(path).name for path in listed) == sorted(REPORT_FILES)
+    for name in REPORT_FILES:
+        assert (results / "plots" / name).stat().st_size > 1000, name

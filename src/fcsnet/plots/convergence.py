@@ -28,7 +28,7 @@ def plot_ga_convergence(generations: pd.DataFrame) -> Figure:
         return empty_figure("No GA generations were recorded.")
     limits = sorted(generations["size_limit"].unique())
     figure = new_figure(max(4.5, 3.6 * len(limits)), 6)
-    panels = figure.subplots(2, len(limits), sharex="col", squeeze=False)
+    panels = figure.subplots(2, len(limits), sharex="col", sharey="row", squeeze=False)
     fitness_range = (generations[["best", "mean"]].min().min(), generations["best"].max())
 
     for column, limit in enumerate(limits):

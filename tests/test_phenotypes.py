@@ -29,7 +29,7 @@ def test_fid_iid_whitespace_sheet(shared_data):
     assert dropped == []
 
 
-def test_tab_sheet_with_sample_id_and_1_2_coding(tmp_path, caplog):
+def test_tab_sheet_1_2_coding(tmp_path, caplog):
     path = write(
         tmp_path / "p.tsv",
         "sample_id\tdisease\tage\tsite\n"

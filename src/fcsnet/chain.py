@@ -96,7 +96,7 @@ def communities_stage(
     """Detect, prune and test the communities of ``network`` (rule ``communities``)."""
     training, validation = _split_parts(store, samples)
     params = config["communities"]
-    if evaluate is None and params["prune"]:
+    if evaluate is None:
         evaluate = training_evaluator(store, samples, config)
     dosages = np.asarray(store.dosages)
     status = samples["status"].to_numpy().astype(int)
@@ -162,9 +162,9 @@ def subtypes_stage(
 
 def split_samples(store: GenotypeStore, config: dict) -> pd.DataFrame:
     """Assign each sample to the training or validation split (rule ``split``)."""
-    from fcsnet import split as split_module
+    from fcsnet.split import split_samples as assign_split
 
-    return split_module.split_samples(store.samples, config["split"], seed=config["seed"])
+    return assign_split(store.samples, config["split"]["validation_fraction"], config["seed"])
 
 
 def run_ga(
@@ -178,11 +178,20 @@ def run_ga(
     status = samples["status"].to_numpy()[training].astype(np.int8)
     variant_ids = store.variants["variant_id"].astype(str).tolist()
     guide = None
-    if config["scan"]["enabled"] and importlib.util.find_spec("fcsnet.scan") is not None:
-        from fcsnet import scan
+    if config["scan"]["enabled"]:
+        from fcsnet.scan import guide_weights, scan
 
-        pairs = scan.scan_pairs(dosages, status, variant_ids, config["scan"])
-        guide = scan.guide_weights(pairs, variant_ids, config["scan"])
+        options = config["scan"]
+        result = scan(
+            dosages,
+            status,
+            variant_ids,
+            chunk_size=options["chunk_size"],
+            n_top=options["n_top_pairs"],
+        )
+        guide = guide_weights(
+            result.variant_scores, guide_mass=options["guide_mass"], alpha=options["guide_alpha"]
+        )
     limits = config["ga"]["size_limits"]
     limits = limits if isinstance(limits, list) else [limits]
     selections, generations = [], []

@@ -11,17 +11,27 @@ A candidate community becomes a finding only after two checks, because the
 network of a cohort without signal still has small noise communities (two
 rare variants selected together once or twice already pass the edge test):
 
-1. Pruning on the training split: while removing one variant does not lower
-   the community's cross-validated fitness by more than ``prune_tolerance``,
-   the variant whose removal leaves the highest fitness is removed. A noise
-   variant that hitch-hiked on a real group lowers a saturated classifier's
-   fitness, so it goes; each member of a real group is needed.
-2. Significance on the validation split: a genotype-cell model of the
-   community fitted on the training split must separate validation cases
-   from controls (one-sided Mann-Whitney test of AUC > 0.5), with a
-   Benjamini-Hochberg q-value over the candidates at most ``alpha``. The
-   validation split played no part in the GA or the network, so the test is
-   free of their selection bias.
+1. Pruning: while removing one variant does not lower the community's
+   score by more than ``prune_tolerance``, the variant whose removal leaves
+   the highest score is removed. With ``prune_on: validation`` the score is
+   the validation AUC of a genotype-cell model fitted on the training split;
+   with ``training`` it is the cross-validated training fitness. The GA
+   picked its subsets for their training fitness, so a noise variant that
+   fits the training split by chance hitch-hikes there; on the validation
+   split it only adds cells, and the score rises without it. Each member of
+   a real group is needed on both.
+2. Significance (``significance: combined``, the default): the smaller of
+   two one-sided p-values, doubled (Bonferroni), then Benjamini-Hochberg
+   over the candidates, must be at most ``alpha``. One p-value comes from
+   the validation split, which the GA and the network never see: a
+   genotype-cell model of the community fitted on the training split must
+   separate validation cases from controls (Mann-Whitney test of AUC >
+   0.5). The other is the community's cross-validated training fitness
+   against 0.5, multiplied by the number of subsets of its size among all
+   variants, which covers the GA having picked it on the same data. The
+   validation test alone lacks power for a weak group when the validation
+   split is small; the training test alone is conservative for larger
+   groups and cohorts.
 
 Communities of fewer than ``min_size`` variants are not tested.
 """
@@ -39,6 +49,7 @@ from fcsnet.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 METHODS = ("leiden", "louvain", "greedy")
+SIGNIFICANCE_TESTS = ("combined", "validation", "training", "none")
 COMMUNITY_COLUMNS = [
     "variant_id",
     "community",
@@ -223,6 +234,33 @@ def consensus_partition(
     return table.sort_values(["candidate", "variant_id"]).reset_index(drop=True)
 
 
+def weak_members(
+    members: list[str], edges: pd.DataFrame, min_relative_strength: float
+) -> list[str]:
+    """Return the members whose within-community strength is below ``min_relative_strength`` of the strongest.
+
+    A member's strength is the summed weight of its edges to other members.
+    A noise variant that the GA added to a real group now and then is tied
+    to it by a few light edges, while each member of the group carries the
+    group's heavy edges.
+    """
+    if len(members) < 3 or min_relative_strength <= 0:
+        return []
+    inside = edges[edges["variant_a"].isin(members) & edges["variant_b"].isin(members)]
+    strength = (
+        pd.concat(
+            [
+                inside.groupby("variant_a")["weight"].sum(),
+                inside.groupby("variant_b")["weight"].sum(),
+            ]
+        )
+        .groupby(level=0)
+        .sum()
+    )
+    strength = strength.reindex(members, fill_value=0.0)
+    return strength[strength < min_relative_strength * strength.max()].index.tolist()
+
+
 def prune_community(members: list[int], evaluate, tolerance: float) -> tuple[list[int], list[int]]:
     """Remove variants that the community's training fitness does not need.
 
@@ -253,6 +291,48 @@ def prune_community(members: list[int], evaluate, tolerance: float) -> tuple[lis
         kept = list(reduced[best])
         current = float(scores[best])
     return kept, removed
+
+
+def validation_auc(
+    members_list: list[tuple[int, ...]],
+    training: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Return the validation AUC of a cells model of each variant subset, fitted on training."""
+    from fcsnet.crs import CellsClassifier
+    from fcsnet.ga.fitness import rank_auc
+
+    train_dosages, train_status = training
+    valid_dosages, valid_status = validation
+    scores = np.empty((len(members_list), valid_dosages.shape[1]))
+    for row, members in enumerate(members_list):
+        members = list(members)
+        model = CellsClassifier().fit(train_dosages[members].T, train_status)
+        scores[row] = model.predict_proba(valid_dosages[members].T)[:, 1]
+    return rank_auc(scores, np.asarray(valid_status))
+
+
+def search_corrected_test(
+    members: list[int], evaluate, training_status: np.ndarray, *, n_variants: int
+) -> tuple[float, float]:
+    """Return the training fitness of ``members`` and its search-corrected p-value.
+
+    The one-sided p-value of the AUC against 0.5 uses the Mann-Whitney null
+    variance ``(n + 1) / (12 n_cases n_controls)``, then is multiplied by
+    the number of subsets of that size among all ``n_variants`` (Bonferroni
+    over every subset a search could have picked), which covers the GA's
+    selection of the community on the same training data.
+    """
+    from math import comb
+
+    from scipy.stats import norm
+
+    fitness = float(np.asarray(evaluate([tuple(members)]), dtype=float)[0])
+    n_cases = int((training_status == 1).sum())
+    n_controls = len(training_status) - n_cases
+    standard_error = np.sqrt((len(training_status) + 1) / (12.0 * n_cases * n_controls))
+    p_value = float(norm.sf((fitness - 0.5) / standard_error)) * comb(n_variants, len(members))
+    return fitness, min(1.0, p_value)
 
 
 def validation_test(
@@ -308,7 +388,7 @@ def find_communities(
         variants is reported untested, with a warning.
     evaluate : callable, optional
         Training-split fitness of variant-position tuples; needed when
-        ``prune`` is on.
+        pruning on the training split.
     """
     from fcsnet.network import benjamini_hochberg
 
@@ -316,18 +396,36 @@ def find_communities(
     partition = consensus_partition(
         network.nodes["variant_id"].astype(str).tolist(), network.edges, params, seed=seed
     )
-    if params["prune"] and evaluate is None:
-        raise ConfigError("communities.prune needs a fitness evaluator on the training split")
-    significance = params["significance"]
-    if significance not in ("validation", "none"):
+    prune_on = params["prune_on"]
+    if prune_on not in ("validation", "training"):
         raise ConfigError(
-            f"communities.significance must be 'validation' or 'none'; got {significance!r}"
+            f"communities.prune_on must be 'validation' or 'training'; got {prune_on!r}"
         )
-    if significance == "validation" and validation is None:
+    if prune_on == "validation" and validation is None:
+        logger.warning("communities: no validation split; pruning on the training fitness instead")
+        prune_on = "training"
+    if prune_on == "validation":
+        prune_score = lambda subsets: validation_auc(subsets, training, validation)  # noqa: E731
+    else:
+        prune_score = evaluate
+    if params["prune"] and prune_score is None:
+        raise ConfigError(
+            "communities.prune_on 'training' needs a fitness evaluator on the training split"
+        )
+    significance = params["significance"]
+    if significance not in SIGNIFICANCE_TESTS:
+        raise ConfigError(
+            f"communities.significance must be one of {SIGNIFICANCE_TESTS}; got {significance!r}"
+        )
+    if significance in ("combined", "validation") and validation is None:
         logger.warning(
-            "communities: no validation split; communities are reported without a significance test"
+            "communities: no validation split; testing communities on the training split only"
         )
-        significance = "none"
+        significance = "training"
+    if significance == "training" and evaluate is None:
+        raise ConfigError(
+            "communities.significance 'training' needs a fitness evaluator on the training split"
+        )
 
     rows = []
     for candidate, group in partition.groupby("candidate", sort=True):
@@ -338,10 +436,19 @@ def find_communities(
             "n_variants": len(members),
             "pruned_variant_ids": "",
             "validation_auc": np.nan,
+            "training_auc": np.nan,
             "p_value": np.nan,
         }
+        weak = weak_members(
+            group["variant_id"].tolist(), network.edges, params["min_relative_strength"]
+        )
+        if weak:
+            logger.info("communities: candidate %d loses weakly tied %s", candidate, ",".join(weak))
+        removed = known.get_indexer(weak).tolist()
+        members = [v for v in members if v not in removed]
         if len(members) > 1 and params["prune"]:
-            kept, removed = prune_community(members, evaluate, params["prune_tolerance"])
+            kept, pruned = prune_community(members, prune_score, params["prune_tolerance"])
+            removed += pruned
             if removed:
                 logger.info(
                     "communities: candidate %d loses %s in pruning",
@@ -359,8 +466,18 @@ def find_communities(
                     "communities: %s forms a single-variant community; not reported",
                     known[members[0]],
                 )
-        elif significance == "validation":
-            row["validation_auc"], row["p_value"] = validation_test(members, training, validation)
+        elif significance != "none":
+            p_values = []
+            if significance in ("combined", "validation"):
+                row["validation_auc"], validation_p = validation_test(members, training, validation)
+                p_values.append(validation_p)
+            if significance in ("combined", "training"):
+                row["training_auc"], training_p = search_corrected_test(
+                    members, evaluate, training[1], n_variants=len(known)
+                )
+                p_values.append(training_p)
+            # Several tests of one hypothesis: Bonferroni over them.
+            row["p_value"] = min(1.0, len(p_values) * min(p_values))
             row["reason"] = ""
         else:
             row["reason"] = "untested"
@@ -373,6 +490,7 @@ def find_communities(
             "n_variants",
             "pruned_variant_ids",
             "validation_auc",
+            "training_auc",
             "p_value",
             "reason",
         ],

@@ -10,7 +10,18 @@ candidate edge gets
   with a Benjamini-Hochberg q-value over all candidate edges;
 * a weight (see :data:`WEIGHTINGS`).
 
-Only significant edges with a positive weight are kept in the network.
+Only significant edges with a weight above ``min_weight`` are kept in the
+network.
+
+When the GA finds the same subsets in nearly every run, the null has no room:
+two variants that are in 179 of 180 subsets are co-selected 178 times under
+the null too, so the strongest group of a cohort can fail the test. A pair is
+therefore also significant when it is *nested* (at least ``containment``,
+default 90 %, of the subsets holding the rarer variant hold the other) and
+the rarer variant's own selection count
+is significant against selection by chance (binomial test with the mean
+subset size over the number of variants as the rate; Benjamini-Hochberg over
+the nodes).
 
 The default weighting, ``synergy``, credits each counted subset's
 higher-order synergy to its edges: for a pair ``(a, b)`` inside a selected
@@ -66,6 +77,8 @@ EDGE_COLUMNS = [
     "jaccard",
     "interaction_information",
     "synergy",
+    "nested",
+    "selection_q_value",
 ]
 
 
@@ -107,6 +120,8 @@ class Network:
                 value = getattr(row, column)
                 if column == "co_selections":
                     attributes[column] = int(value)
+                elif column == "nested":
+                    attributes[column] = int(bool(value))
                 elif not np.isnan(value):
                     # GraphML readers differ on NaN, so an unset score is left out.
                     attributes[column] = float(value)
@@ -262,6 +277,24 @@ def hypergeometric_null(incidence: np.ndarray, pairs: np.ndarray) -> tuple[np.nd
     n_b = counts[pairs[:, 1]]
     p_value = hypergeom.sf(observed - 1, n_rows, n_a, n_b)
     return np.clip(p_value, 0.0, 1.0), n_a * n_b / max(n_rows, 1)
+
+
+def selection_q_values(subsets: list[list[int]], n_variants: int) -> np.ndarray:
+    """Return each variant's BH q-value for being selected more often than by chance.
+
+    Under the null every subset is a uniform random draw of its size from
+    all ``n_variants`` variants, so a variant's count is binomial with the
+    mean subset size over ``n_variants`` as the rate.
+    """
+    from scipy.stats import binom
+
+    counts = np.zeros(n_variants, dtype=np.int64)
+    for subset in subsets:
+        counts[subset] += 1
+    if not subsets:
+        return np.ones(n_variants)
+    rate = min(1.0, float(np.mean([len(subset) for subset in subsets])) / n_variants)
+    return benjamini_hochberg(binom.sf(counts - 1, len(subsets), rate))
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
@@ -482,6 +515,9 @@ def build_network(
 
     counts = selection_counts[node_variants]
     count_a, count_b = counts[pairs[:, 0]], counts[pairs[:, 1]]
+    nested = observed >= params["containment"] * np.minimum(count_a, count_b)
+    selection_q = selection_q_values(subsets, len(known))[node_variants]
+    rarer = np.where(count_a <= count_b, pairs[:, 0], pairs[:, 1])
     cosine = observed / np.sqrt(count_a * count_b)
     jaccard = observed / (count_a + count_b - observed)
     variant_pairs = node_variants[pairs]
@@ -515,9 +551,13 @@ def build_network(
             "jaccard": jaccard,
             "interaction_information": interaction,
             "synergy": synergy,
+            "nested": nested,
+            "selection_q_value": selection_q[rarer],
         }
     )
-    significant = candidate["q_value"] <= params["fdr"]
+    significant = (candidate["q_value"] <= params["fdr"]) | (
+        candidate["nested"] & (candidate["selection_q_value"] <= params["fdr"])
+    )
     positive = candidate["weight"] > params["min_weight"]
     candidate["kept"] = significant & positive
     logger.info(

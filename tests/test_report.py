@@ -180,3 +180,29 @@ def test_report_screenshot_kept(report, chromium, repository):
     assert image.shape[:2] == (1000, 1400)
     # A blank page is one colour; the rendered report has a menu, text and the rule graph.
     assert np.unique(image.reshape(-1, image.shape[-1]), axis=0).shape[0] > 50
+
+
+def test_failed_plot_logs_rule_and_input(repository, tmp_path):
+    write_example_workdir(repository, tmp_path)
+    summary = tmp_path / "results" / "example" / "qc" / "qc_summary.tsv"
+    summary.parent.mkdir(parents=True)
+    summary.write_text("step\tunit\tremoved\nmaf\tvariants\t3\n")
+    command = snakemake_command(
+        repository,
+        tmp_path,
+        "--cores",
+        "1",
+        "--allowed-rules",
+        "plot_qc",
+        "--",
+        "results/example/plots/qc_counts.png",
+    )
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "logs" / "example" / "plot_qc.log").read_text()
+    assert (
+        "rule plot_qc failed on input results/example/qc/qc_summary.tsv: InputError: "
+        "qc/qc_summary.tsv lacks the columns ['threshold', 'remaining']" in log
+    )
+    assert "Traceback" not in log
+    assert not (tmp_path / "results" / "example" / "plots" / "qc_counts.png").exists()

@@ -83,3 +83,13 @@ def test_rules_declare_logs_resources_and_env(repository):
         if env and not (path.parent / env.group(1)).resolve().exists():
             problems.append(f"{path.name}: rule {name} names the missing env {env.group(1)}")
     assert problems == []
+
+
+def test_rule_scripts_log_through_rule_logging(repository):
+    """Every rule script runs inside rule_logging, so a failure names the rule and its input."""
+    scripts = sorted((repository / "scripts").glob("*.py"))
+    assert len(scripts) >= 10
+    without = [
+        path.name for path in scripts if "with rule_logging(snakemake)" not in path.read_text()
+    ]
+    assert without == []

@@ -89,6 +89,7 @@ def test_two_rules_run_as_slurm_jobs(slurm_cluster, tmp_path):
             """
             rule all:
                 input:
+                    "cpu.txt",
                     "gpu.txt",
 
 
@@ -104,8 +105,6 @@ def test_two_rules_run_as_slurm_jobs(slurm_cluster, tmp_path):
 
 
             rule gpu_step:
-                input:
-                    "cpu.txt",
                 output:
                     "gpu.txt",
                 resources:

@@ -1,8 +1,8 @@
 """The built-in example workflow on a small configuration, for the report and SLURM tests.
 
-The example cohort is simulated by the workflow itself; the configuration
-here shrinks it (400 samples, 12 GA runs of 15 generations) so that a whole
-run takes well under a minute on two cores.
+The workflow simulates the example cohort itself. The configuration here
+shrinks it to 400 samples and 6 GA runs of 15 generations per size limit, so
+that a whole run takes under a minute on two cores.
 """
 
 from __future__ import annotations

@@ -131,8 +131,8 @@ def test_two_rules_run_as_slurm_jobs(slurm_cluster, tmp_path):
 
 
 # Every SLURM job costs about 15 s of scheduling and status polling on the
-# test cluster, so the test packs the example's preparation chain into one
-# job and the analysis and report rules into another, on top of the
+# test cluster. The test therefore packs the example's preparation chain into
+# one job and the analysis and report rules into another, on top of the
 # profile's group "ga". The attention model (rule interactions) keeps its own
 # job on the gpu partition, as the profile sets it.
 REPORT_RULES = [
@@ -191,7 +191,7 @@ def test_example_workflow_runs_on_slurm(slurm_cluster, repository, tmp_path):
     }
     assert submitted == {"group_prepare", "group_ga", "group_analysis", "rule_interactions"}
     assert len(jobs) == len(list(slurm_logs.rglob("*.log")))
-    # Only the interaction model asks for a GPU, so only its job ran in the gpu partition.
+    # Only the interaction model requests a GPU, so only its job ran in the gpu partition.
     assert sorted(partition for _, partition, _ in jobs).count("gpu") == 1
 
     results = tmp_path / "results" / "example"

@@ -14,7 +14,7 @@ def plot_ga_convergence(generations: pd.DataFrame) -> Figure:
     """Draw GA convergence, one column of panels per size limit.
 
     The top row shows every run's best fitness (thin lines) with the median
-    over runs of the best and of the population mean fitness; the bottom row
+    over runs of the best and of the population mean fitness. The bottom row
     shows the median population diversity with its inter-quartile range.
 
     Parameters

@@ -55,12 +55,12 @@ def plot_interaction_heatmaps(
         axes.set_yticks(range(len(names)), names, fontsize=7)
         rows, columns = np.nonzero(significant)
         axes.scatter(columns, rows, s=6, color="#1f77b4", marker="o")
-        shown = (
+        panel_note = (
             f"top {len(names)} of {_n_variants(table)} variants"
             if len(names) < _n_variants(table)
             else f"{len(names)} variants"
         )
-        axes.set_title(f"community {community} ({shown})", color=community_colour(int(community)))
+        axes.set_title(f"community {community} ({panel_note})", color=community_colour(int(community)))
         figure.colorbar(image, ax=axes, shrink=0.75, label="interaction score")
     for axes in list(panels.flat)[len(communities) :]:
         axes.set_axis_off()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def spread_positions(wanted: np.ndarray, min_gap: float, low: float, high: float) -> np.ndarray:
+def spread_positions(preferred: np.ndarray, min_gap: float, low: float, high: float) -> np.ndarray:
     """Move 1-D label positions apart so that neighbours are at least ``min_gap`` apart.
 
     Labels keep their order; each is moved as little as the gap allows, and
@@ -13,11 +13,11 @@ def spread_positions(wanted: np.ndarray, min_gap: float, low: float, high: float
 
     Parameters
     ----------
-    wanted : numpy.ndarray, float, shape (n_labels,)
+    preferred : numpy.ndarray, float, shape (n_labels,)
         Preferred positions (data coordinates).
     """
-    order = np.argsort(wanted, kind="stable")
-    placed = np.asarray(wanted, dtype=float)[order].copy()
+    order = np.argsort(preferred, kind="stable")
+    placed = np.asarray(preferred, dtype=float)[order].copy()
     for index in range(1, len(placed)):
         placed[index] = max(placed[index], placed[index - 1] + min_gap)
     overflow = placed[-1] - high if len(placed) else 0.0

@@ -80,3 +80,75 @@ def _merge(target: dict, values: dict) -> None:
             _merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
+
+
+def _format_default(value) -> str:
+    return "`" + yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip() + "`"
+
+
+def _describe_properties(schema: dict, prefix: str, rows: list[str]) -> None:
+    for key, prop in schema.get("properties", {}).items():
+        name = f"{prefix}{key}"
+        description = " ".join(str(prop.get("description", "")).split()).replace("|", "\\|")
+        kind = prop.get("type", "")
+        if isinstance(kind, list):
+            kind = " or ".join(kind)
+        if "enum" in prop:
+            kind = ", ".join(f"`{value}`" for value in prop["enum"])
+        nested = prop.get("type") == "object" and "properties" in prop
+        default = "" if nested else _format_default(prop.get("default"))
+        rows.append(f"| `{name}` | {kind} | {default} | {description} |")
+        if nested:
+            _describe_properties(prop, f"{name}.", rows)
+
+
+def render_config_reference(schema_dir: str | Path | None = None) -> str:
+    """Render the Markdown reference of every config key from the schemas.
+
+    ``config/README.md`` is this text; a test keeps the two equal, so edit
+    the schemas and regenerate with ``fcsnet config-reference``.
+    """
+    lines = [
+        "# Configuration reference",
+        "",
+        "`config/config.yaml` sets the analysis; keys left out take the default",
+        "below. This file is generated from the JSON schemas in `workflow/schemas/`",
+        "by `fcsnet config-reference > config/README.md`; edit the schemas, not",
+        "this file.",
+        "",
+    ]
+    top = load_schema("config", schema_dir)
+    lines += ["## Top-level keys", "", "| key | type | default | description |", "|---|---|---|---|"]
+    _describe_properties(top, "", lines)
+    cohorts = load_schema("cohorts", schema_dir)
+    lines += [
+        "",
+        "## Cohort sheet",
+        "",
+        " ".join(str(cohorts.get("description", "")).split()),
+        "Tab-separated, one row per cohort; empty cells take the default.",
+        "",
+        "| column | type | default | description |",
+        "|---|---|---|---|",
+    ]
+    required = set(cohorts.get("required", []))
+    for key, prop in cohorts["properties"].items():
+        kind = prop.get("type", "")
+        if isinstance(kind, list):
+            kind = " or ".join(kind)
+        if "enum" in prop:
+            kind = ", ".join(f"`{value}`" for value in prop["enum"])
+        default = "required" if key in required else _format_default(prop.get("default"))
+        description = " ".join(str(prop.get("description", "")).split()).replace("|", "\\|")
+        lines.append(f"| `{key}` | {kind} | {default} | {description} |")
+    simulation = load_schema("simulation", schema_dir)
+    sections = [("simulations.<name>", simulation)]
+    sections += [(section, load_schema(section, schema_dir)) for section in SECTIONS]
+    for name, schema in sections:
+        lines += ["", f"## `{name}`", ""]
+        summary = " ".join(str(schema.get("description", "")).split())
+        if summary:
+            lines += [summary, ""]
+        lines += ["| key | type | default | description |", "|---|---|---|---|"]
+        _describe_properties(schema, f"{name}.", lines)
+    return "\n".join(lines) + "\n"

@@ -239,21 +239,7 @@ def curveball_null(
     while done < n_permutations:
         n_chains = min(batch_size, n_permutations - done)
         matrices = np.repeat(incidence[None, :, :], n_chains, axis=0)
-        chains = np.arange(n_chains)
-        for _ in range(n_trades):
-            first = rng.integers(0, n_rows, n_chains)
-            second = (first + rng.integers(1, n_rows, n_chains)) % n_rows
-            row_a = matrices[chains, first]
-            row_b = matrices[chains, second]
-            only_a = row_a & ~row_b
-            pool = only_a | (row_b & ~row_a)
-            n_a = only_a.sum(axis=1)
-            # Deal the pooled columns at random: the n_a lowest random keys go to row a.
-            keys = np.where(pool, rng.random((n_chains, n_nodes)), np.inf)
-            ranks = keys.argsort(axis=1).argsort(axis=1)
-            to_a = pool & (ranks < n_a[:, None])
-            matrices[chains, first] = (row_a & row_b) | to_a
-            matrices[chains, second] = (row_a & row_b) | (pool & ~to_a)
+        curveball_trades(matrices, rng, n_trades)
         counts = (matrices[:, :, pairs[:, 0]] & matrices[:, :, pairs[:, 1]]).sum(axis=1)
         at_least += (counts >= observed[None, :]).sum(axis=0)
         total += counts.sum(axis=0)
@@ -262,11 +248,40 @@ def curveball_null(
     return (1 + at_least) / (1 + n_permutations), total / n_permutations
 
 
+def curveball_trades(matrices: np.ndarray, rng: np.random.Generator, n_trades: int) -> None:
+    """Apply ``n_trades`` curveball trades to each matrix of a stack, in place.
+
+    Parameters
+    ----------
+    matrices : numpy.ndarray, bool, shape (n_chains, n_rows, n_columns)
+        Row and column sums of each matrix are kept.
+    """
+    n_chains, n_rows, n_columns = matrices.shape
+    chains = np.arange(n_chains)
+    for _ in range(n_trades):
+        first = rng.integers(0, n_rows, n_chains)
+        second = (first + rng.integers(1, n_rows, n_chains)) % n_rows
+        row_a = matrices[chains, first]
+        row_b = matrices[chains, second]
+        shared = row_a & row_b
+        only_a = row_a & ~row_b
+        pool = only_a | (row_b & ~row_a)
+        n_a = only_a.sum(axis=1)
+        # Deal the pooled columns at random: the n_a lowest random keys go to row a.
+        keys = np.where(pool, rng.random((n_chains, n_columns)), np.inf)
+        ranks = keys.argsort(axis=1).argsort(axis=1)
+        to_a = pool & (ranks < n_a[:, None])
+        matrices[chains, first] = shared | to_a
+        matrices[chains, second] = shared | (pool & ~to_a)
+
+
 def hypergeometric_null(incidence: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Compute hypergeometric upper-tail p-values of co-selection counts.
 
-    The test keeps each variant's selection count but not the subset sizes,
-    so it is exact only when all subsets have the same size.
+    The test keeps each variant's selection count but ignores subset sizes:
+    two variants in small subsets compete for few slots, which lowers their
+    chance co-selection below the hypergeometric expectation, so the test
+    is conservative for GA subsets.
     """
     from scipy.stats import hypergeom
 

@@ -1,0 +1,105 @@
+"""Tests of case subtypes and the comparison with the planted truth."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fcsnet.config import default_config
+from fcsnet.errors import ConfigError
+from fcsnet.subtypes import compare_with_truth, find_subtypes, read_truth
+
+
+def subtype_params(**overrides):
+    params = default_config()["subtypes"]
+    params.update(overrides)
+    return params
+
+
+def two_group_scores(seed=0):
+    """300 cases in two groups, each high on one of two CRS columns; 100 controls."""
+    rng = np.random.default_rng(seed)
+    group = np.repeat([0, 1], 150)
+    crs_1 = np.where(group == 0, 0.8, 0.3) + rng.normal(0, 0.05, 300)
+    crs_2 = np.where(group == 1, 0.8, 0.3) + rng.normal(0, 0.05, 300)
+    cases = pd.DataFrame(
+        {
+            "sample_id": [f"c{i}" for i in range(300)],
+            "cohort_part": np.where(np.arange(300) < 250, "training", "case_only"),
+            "status": 1,
+            "crs_1": crs_1,
+            "crs_2": crs_2,
+        }
+    )
+    controls = pd.DataFrame(
+        {
+            "sample_id": [f"k{i}" for i in range(100)],
+            "cohort_part": "validation",
+            "status": 0,
+            "crs_1": 0.3,
+            "crs_2": 0.3,
+        }
+    )
+    return pd.concat([cases, controls], ignore_index=True), group
+
+
+@pytest.mark.parametrize("method", ["kmeans", "gmm"])
+def test_two_groups_found(method):
+    scores, group = two_group_scores()
+    result = find_subtypes(scores, subtype_params(method=method), seed=0)
+    assert len(result.subtypes) == 300
+    assert set(result.subtypes["cohort_part"]) == {"training", "case_only"}
+    truth = pd.DataFrame(
+        {"record": "sample", "id": scores["sample_id"][:300], "group": group.astype(str)}
+    )
+    agreement = compare_with_truth(
+        result.subtypes, pd.DataFrame(columns=["variant_id", "community"]), truth
+    )
+    assert agreement.loc[0, "measure"] == "subtype_ari"
+    assert agreement.loc[0, "value"] > 0.95
+    assert result.profiles["n_cases"].sum() == 300
+    assert result.profiles["crs_1"].max() > 0.7
+
+
+def test_fixed_number_of_subtypes():
+    scores, _ = two_group_scores()
+    result = find_subtypes(scores, subtype_params(n_subtypes=3), seed=0)
+    assert sorted(result.subtypes["subtype"].unique()) == [1, 2, 3]
+    sizes = result.subtypes["subtype"].value_counts().sort_index()
+    assert sizes.is_monotonic_decreasing
+
+
+def test_no_communities_gives_one_subtype(caplog):
+    scores = pd.DataFrame({"sample_id": ["a", "b"], "cohort_part": "training", "status": [1, 0]})
+    with caplog.at_level(logging.WARNING, logger="fcsnet.subtypes"):
+        result = find_subtypes(scores, subtype_params(), seed=0)
+    assert result.subtypes["subtype"].tolist() == [1]
+    assert "no communities" in caplog.text
+
+
+def test_unknown_method_rejected():
+    scores, _ = two_group_scores()
+    with pytest.raises(ConfigError, match="subtypes.method"):
+        find_subtypes(scores, subtype_params(method="dbscan"), seed=0)
+
+
+def test_variant_groups_compared(tmp_path):
+    path = tmp_path / "truth.tsv"
+    pd.DataFrame(
+        {
+            "record": ["variant"] * 5 + ["sample"],
+            "id": ["a", "b", "c", "d", "e", "s1"],
+            "group": ["g0", "g0", "g1", "g1", "g1", "0"],
+        }
+    ).to_csv(path, sep="\t", index=False)
+    truth = read_truth(path)
+    communities = pd.DataFrame(
+        {"variant_id": ["a", "b", "c", "d", "x"], "community": [1, 1, 2, 2, 2]}
+    )
+    subtypes = pd.DataFrame({"sample_id": ["s9"], "cohort_part": "training", "subtype": [1]})
+    agreement = compare_with_truth(subtypes, communities, truth).set_index("group")
+    assert bool(agreement.loc["g0", "clean"]) is True
+    assert bool(agreement.loc["g1", "clean"]) is False
+    assert agreement.loc["g1", "value"] == pytest.approx(2 / 3)
+    assert agreement.loc["g1", "communities"] == "2"

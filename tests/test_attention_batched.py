@@ -78,7 +78,11 @@ def test_chunking_gives_same_models(cohort):
     seeds = model_seeds(2, len(subsets))
     whole = train(cohort, subsets, seeds).predict_logits(cohort[0])
     chunked_config = TrainingConfig(
-        max_epochs=4, patience=2, batch_size=128, device="cpu", models_per_chunk=2,
+        max_epochs=4,
+        patience=2,
+        batch_size=128,
+        device="cpu",
+        models_per_chunk=2,
         eval_batch_size=50,
     )
     chunked = train(cohort, subsets, seeds, training=chunked_config).predict_logits(cohort[0])
@@ -131,8 +135,40 @@ def test_train_models_rejects_bad_input(cohort, subsets, seeds, message):
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"batch_size": 0}, "batch_size"), ({"device": "tpu"}, "device"), ({"learning_rate": 0}, "learning_rate")],
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"device": "tpu"}, "device"),
+        ({"learning_rate": 0}, "learning_rate"),
+    ],
 )
 def test_training_config_rejects_bad_value(options, message):
     with pytest.raises(ValueError, match=message):
         TrainingConfig(**options)
+
+
+def test_attention_fitness_prefers_true_pair(cohort):
+    from fcsnet.ga.fitness import make_evaluator
+
+    dosages, status, _, names = cohort
+    evaluator = make_evaluator(
+        "attention", dosages, status, n_folds=3, seed=0, d_model=8, max_epochs=15, patience=3
+    )
+    true_pair = (names.index("M0P0"), names.index("M0P1"))
+    noise_pairs = [(0, 1), (2, 3), (4, 5), (6, 7)]
+    fitness = evaluator.evaluate([true_pair, *noise_pairs, true_pair[::-1]])
+    assert fitness.dtype == np.float64
+    assert fitness.shape == (6,)
+    assert fitness[0] > 0.65
+    assert fitness[0] > fitness[1:5].max() + 0.1
+    # A subset gets the same fitness whatever its variant order or population.
+    assert fitness[5] == fitness[0]
+    assert evaluator.evaluate([true_pair])[0] == pytest.approx(fitness[0], abs=1e-4)
+
+
+def test_attention_fitness_rejects_unknown_option(cohort):
+    from fcsnet.errors import ConfigError
+    from fcsnet.ga.fitness import make_evaluator
+
+    dosages, status, _, _ = cohort
+    with pytest.raises(ConfigError, match="depth"):
+        make_evaluator("attention", dosages, status, n_folds=3, seed=0, depth=3)

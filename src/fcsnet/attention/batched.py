@@ -85,7 +85,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but torch finds no CUDA device; use 'auto' or 'cpu'")
+        raise ValueError(
+            "device 'cuda' was requested but torch finds no CUDA device; use 'auto' or 'cpu'"
+        )
     return torch.device(name)
 
 
@@ -198,8 +200,12 @@ class TrainedModels:
             for row, model in enumerate(range(chunk.start, chunk.stop)):
                 padded[row, :, : len(self.subsets[model])] = codes[model]
             output = _evaluate_codes(
-                chunk.parameters, chunk.variant_mask, torch.from_numpy(padded),
-                self.model_config, self.training_config, device,
+                chunk.parameters,
+                chunk.variant_mask,
+                torch.from_numpy(padded),
+                self.model_config,
+                self.training_config,
+                device,
             )
             results.extend(output)
         return results
@@ -213,11 +219,17 @@ class TrainedModels:
         padded = torch.from_numpy(np.asarray(codes, dtype=np.int64)[None, :, :k])
         device = resolve_device(self.training_config.device)
         return _evaluate_codes(
-            parameters, chunk.variant_mask[row : row + 1, :k], padded,
-            self.model_config, self.training_config, device,
+            parameters,
+            chunk.variant_mask[row : row + 1, :k],
+            padded,
+            self.model_config,
+            self.training_config,
+            device,
         )[0]
 
-    def predict_logits(self, dosages: np.ndarray, sample_index: np.ndarray | None = None) -> np.ndarray:
+    def predict_logits(
+        self, dosages: np.ndarray, sample_index: np.ndarray | None = None
+    ) -> np.ndarray:
         """Return the logits of every model on the given samples, shape (n_models, n_samples)."""
         dosages = np.asarray(dosages)
         if sample_index is not None:
@@ -352,7 +364,9 @@ def train_models(
             raise ValueError(f"subset {subset} has variant indices outside 0..{n_variants - 1}")
     status = _as_model_rows(status, n_models, n_samples, "status")
     training_mask = _as_model_rows(training_mask, n_models, n_samples, "training_mask").astype(bool)
-    validation_mask = _as_model_rows(validation_mask, n_models, n_samples, "validation_mask").astype(bool)
+    validation_mask = _as_model_rows(
+        validation_mask, n_models, n_samples, "validation_mask"
+    ).astype(bool)
     for name, mask in (("training_mask", training_mask), ("validation_mask", validation_mask)):
         empty = np.flatnonzero(mask.sum(axis=1) == 0)
         if empty.size:
@@ -366,9 +380,15 @@ def train_models(
     for start in range(0, n_models, training_config.models_per_chunk):
         stop = min(start + training_config.models_per_chunk, n_models)
         chunk, epochs, losses, aucs = _train_chunk(
-            dosages, subsets[start:stop], status[start:stop], training_mask[start:stop],
-            validation_mask[start:stop], list(seeds[start:stop]), model_config,
-            training_config, device,
+            dosages,
+            subsets[start:stop],
+            status[start:stop],
+            training_mask[start:stop],
+            validation_mask[start:stop],
+            list(seeds[start:stop]),
+            model_config,
+            training_config,
+            device,
         )
         chunk.start, chunk.stop = start, stop
         chunks.append(chunk)
@@ -388,8 +408,15 @@ def train_models(
 
 
 def _train_chunk(
-    dosages, subsets, status, training_mask, validation_mask, seeds, model_config,
-    training_config, device,
+    dosages,
+    subsets,
+    status,
+    training_mask,
+    validation_mask,
+    seeds,
+    model_config,
+    training_config,
+    device,
 ) -> tuple[_Chunk, np.ndarray, np.ndarray, np.ndarray]:
     """Train the models of one chunk; return their best weights and scores."""
     n_models = len(subsets)
@@ -414,9 +441,13 @@ def _train_chunk(
     # tensor, so that each Adam step is a handful of tensor operations.
     names = list(initial[0])
     shapes = [initial[0][name].shape for name in names]
-    flat = torch.stack(
-        [torch.cat([weights[name].reshape(-1) for name in names]) for weights in initial]
-    ).to(device).requires_grad_()
+    flat = (
+        torch.stack(
+            [torch.cat([weights[name].reshape(-1) for name in names]) for weights in initial]
+        )
+        .to(device)
+        .requires_grad_()
+    )
     best = flat.detach().clone()
     first_moment = torch.zeros_like(flat)
     second_moment = torch.zeros_like(flat)
@@ -424,8 +455,9 @@ def _train_chunk(
     order_generators = [np.random.default_rng([seed, 1]) for seed in seeds]
     training_lists = [np.flatnonzero(row) for row in training_mask]
     validation_index = torch.from_numpy(
-        _padded_permutations([np.flatnonzero(row) for row in validation_mask],
-                             [np.random.default_rng(0)] * n_models)
+        _padded_permutations(
+            [np.flatnonzero(row) for row in validation_mask], [np.random.default_rng(0)] * n_models
+        )
     )
     validation_labels = np.asarray(status, dtype=bool)
     forward = _forward_function(model_config)
@@ -446,14 +478,25 @@ def _train_chunk(
             keep = torch.as_tensor(active, device=device).view(n_models, 1)
             parameters = _unflatten(flat, names, shapes)
             losses, _ = _masked_losses(
-                forward, parameters, codes_tensor, mask_tensor, index, labels, device, training_config
+                forward,
+                parameters,
+                codes_tensor,
+                mask_tensor,
+                index,
+                labels,
+                device,
+                training_config,
             )
             (gradient,) = torch.autograd.grad(losses.sum(), [flat])
             with torch.no_grad():
                 steps_taken += keep
                 t = steps_taken.clamp(min=1.0)
-                first_moment = torch.where(keep, beta1 * first_moment + (1 - beta1) * gradient, first_moment)
-                second_moment = torch.where(keep, beta2 * second_moment + (1 - beta2) * gradient.square(), second_moment)
+                first_moment = torch.where(
+                    keep, beta1 * first_moment + (1 - beta1) * gradient, first_moment
+                )
+                second_moment = torch.where(
+                    keep, beta2 * second_moment + (1 - beta2) * gradient.square(), second_moment
+                )
                 m_hat = first_moment / (1 - beta1**t)
                 v_hat = second_moment / (1 - beta2**t)
                 update = rate * (m_hat / (v_hat.sqrt() + eps) + decay * flat)
@@ -461,8 +504,15 @@ def _train_chunk(
 
         parameters = _unflatten(flat.detach(), names, shapes)
         loss, auc = _validation_scores(
-            forward, parameters, codes_tensor, mask_tensor, validation_index, labels,
-            validation_labels, device, training_config,
+            forward,
+            parameters,
+            codes_tensor,
+            mask_tensor,
+            validation_index,
+            labels,
+            validation_labels,
+            device,
+            training_config,
         )
         improved = (loss < best_loss - 1e-6) & ~stopped
         best_loss = np.where(improved, loss, best_loss)
@@ -475,14 +525,18 @@ def _train_chunk(
             break
 
     chunk = _Chunk(
-        start=0, stop=n_models, n_positions=n_positions,
+        start=0,
+        stop=n_models,
+        n_positions=n_positions,
         parameters={name: value.cpu() for name, value in _unflatten(best, names, shapes).items()},
         variant_mask=variant_mask,
     )
     return chunk, best_epoch, best_loss, best_auc
 
 
-def _unflatten(flat: torch.Tensor, names: list[str], shapes: list[torch.Size]) -> dict[str, torch.Tensor]:
+def _unflatten(
+    flat: torch.Tensor, names: list[str], shapes: list[torch.Size]
+) -> dict[str, torch.Tensor]:
     """Split a flat (n_models, n_parameters) tensor into named views of shape (n_models, *shape)."""
     views, offset = {}, 0
     for name, shape in zip(names, shapes, strict=True):
@@ -493,8 +547,15 @@ def _unflatten(flat: torch.Tensor, names: list[str], shapes: list[torch.Size]) -
 
 
 def _validation_scores(
-    forward, parameters, codes, variant_mask, validation_index, labels, validation_labels,
-    device, training_config,
+    forward,
+    parameters,
+    codes,
+    variant_mask,
+    validation_index,
+    labels,
+    validation_labels,
+    device,
+    training_config,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return per-model validation log-loss and ROC AUC."""
     n_models, width = validation_index.shape
@@ -517,4 +578,3 @@ def _validation_scores(
         valid = index[row] >= 0
         auc[row] = roc_auc(scores[row, valid], validation_labels[row, index[row, valid]])
     return loss, auc
-

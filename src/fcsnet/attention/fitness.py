@@ -24,8 +24,15 @@ from fcsnet.ga.fitness import normalise_subsets, stratified_folds, validate_inpu
 
 MODEL_OPTIONS = ("d_model", "n_heads", "n_layers", "mlp_ratio")
 TRAINING_OPTIONS = (
-    "max_epochs", "patience", "learning_rate", "weight_decay", "batch_size",
-    "models_per_chunk", "eval_batch_size", "device", "mixed_precision",
+    "max_epochs",
+    "patience",
+    "learning_rate",
+    "weight_decay",
+    "batch_size",
+    "models_per_chunk",
+    "eval_batch_size",
+    "device",
+    "mixed_precision",
 )
 DEFAULT_OPTIONS = {"max_epochs": 30, "patience": 5, "batch_size": 128}
 """Fitness defaults: shorter training than interaction ranking, because a GA
@@ -63,7 +70,9 @@ class AttentionEvaluator:
             )
         settings = DEFAULT_OPTIONS | options
         try:
-            self.model_config = ModelConfig(**{k: v for k, v in settings.items() if k in MODEL_OPTIONS})
+            self.model_config = ModelConfig(
+                **{k: v for k, v in settings.items() if k in MODEL_OPTIONS}
+            )
             self.training_config = TrainingConfig(
                 **{k: v for k, v in settings.items() if k in TRAINING_OPTIONS}
             )
@@ -71,7 +80,9 @@ class AttentionEvaluator:
             raise ConfigError(f"invalid attention fitness option: {error}") from error
         self.dosages = dosages
         self.n_folds = n_folds
-        sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        sequence = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
         fold_sequence, model_sequence = sequence.spawn(2)
         self.folds = stratified_folds(self.status, n_folds, fold_sequence)
         self._model_entropy = int(model_sequence.generate_state(1)[0])
@@ -89,8 +100,14 @@ class AttentionEvaluator:
         held_out = np.stack([self.folds == fold for _ in subsets for fold in range(self.n_folds)])
         seeds = [self._seed(fold, subset) for subset in subsets for fold in range(self.n_folds)]
         trained = train_models(
-            self.dosages, model_subsets, self.status, ~held_out, held_out, seeds=seeds,
-            model_config=self.model_config, training_config=self.training_config,
+            self.dosages,
+            model_subsets,
+            self.status,
+            ~held_out,
+            held_out,
+            seeds=seeds,
+            model_config=self.model_config,
+            training_config=self.training_config,
         )
         auc = trained.validation_auc_.reshape(len(subsets), self.n_folds)
         return auc.mean(axis=1).astype(np.float64)

@@ -77,16 +77,35 @@ class InteractionSettings:
         """Build settings from an 'attention' config dict; missing keys take the dataclass defaults."""
         try:
             model = ModelConfig(
-                **{key: config[key] for key in ("d_model", "n_heads", "n_layers", "mlp_ratio") if key in config}
+                **{
+                    key: config[key]
+                    for key in ("d_model", "n_heads", "n_layers", "mlp_ratio")
+                    if key in config
+                }
             )
             training_keys = (
-                "max_epochs", "patience", "learning_rate", "weight_decay", "batch_size",
-                "models_per_chunk", "eval_batch_size", "device", "mixed_precision",
+                "max_epochs",
+                "patience",
+                "learning_rate",
+                "weight_decay",
+                "batch_size",
+                "models_per_chunk",
+                "eval_batch_size",
+                "device",
+                "mixed_precision",
             )
-            training = TrainingConfig(**{key: config[key] for key in training_keys if key in config})
+            training = TrainingConfig(
+                **{key: config[key] for key in training_keys if key in config}
+            )
             own = {
                 key: int(config[key])
-                for key in ("n_restarts", "n_repeats", "n_permutations", "max_pair_variants", "group_variants")
+                for key in (
+                    "n_restarts",
+                    "n_repeats",
+                    "n_permutations",
+                    "max_pair_variants",
+                    "group_variants",
+                )
                 if key in config
             }
             settings = cls(model=model, training=training, **own)
@@ -94,13 +113,21 @@ class InteractionSettings:
             raise ConfigError(f"invalid 'attention' config: {error}") from error
         for key in ("n_restarts", "n_repeats"):
             if getattr(settings, key) < 1:
-                raise ConfigError(f"attention.{key} must be at least 1; got {getattr(settings, key)}")
+                raise ConfigError(
+                    f"attention.{key} must be at least 1; got {getattr(settings, key)}"
+                )
         if settings.n_permutations < 0:
-            raise ConfigError(f"attention.n_permutations must be >= 0; got {settings.n_permutations}")
+            raise ConfigError(
+                f"attention.n_permutations must be >= 0; got {settings.n_permutations}"
+            )
         if settings.max_pair_variants < 2:
-            raise ConfigError(f"attention.max_pair_variants must be at least 2; got {settings.max_pair_variants}")
+            raise ConfigError(
+                f"attention.max_pair_variants must be at least 2; got {settings.max_pair_variants}"
+            )
         if settings.group_variants < 0:
-            raise ConfigError(f"attention.group_variants must be >= 0; got {settings.group_variants}")
+            raise ConfigError(
+                f"attention.group_variants must be >= 0; got {settings.group_variants}"
+            )
         return settings
 
 
@@ -191,8 +218,12 @@ def _pair_score(drops: dict, a: int, b: int) -> np.ndarray:
 
 def _triple_score(drops: dict, a: int, b: int, c: int) -> np.ndarray:
     return (
-        drops[(a,)] + drops[(b,)] + drops[(c,)]
-        - drops[(a, b)] - drops[(a, c)] - drops[(b, c)]
+        drops[(a,)]
+        + drops[(b,)]
+        + drops[(c,)]
+        - drops[(a, b)]
+        - drops[(a, c)]
+        - drops[(b, c)]
         + drops[(a, b, c)]
     )
 
@@ -276,12 +307,20 @@ def rank_interactions(
     subsets = [rows for _, rows in members for _ in range(settings.n_restarts)]
     logger.info(
         "training %d attention models (%d communities x %d restarts) on %d training samples",
-        len(subsets), len(members), settings.n_restarts, int(training_mask.sum()),
+        len(subsets),
+        len(members),
+        settings.n_restarts,
+        int(training_mask.sum()),
     )
     trained = train_models(
-        dosages, subsets, status, training_mask, validation_mask,
+        dosages,
+        subsets,
+        status,
+        training_mask,
+        validation_mask,
         seeds=model_seeds(int(model_sequence.generate_state(1)[0]), len(subsets)),
-        model_config=settings.model, training_config=settings.training,
+        model_config=settings.model,
+        training_config=settings.training,
     )
 
     generator = np.random.default_rng(shuffle_sequence)
@@ -299,13 +338,19 @@ def rank_interactions(
         # samples are used both for this choice and for the permutation test.
         codes = np.where(dosages[rows][:, validation] < 0, 3, dosages[rows][:, validation]).T
         codes = codes.astype(np.int64)  # (n_valid, k), columns in community order
-        shuffles = np.stack([generator.permutation(len(validation)) for _ in range(settings.n_repeats)])
+        shuffles = np.stack(
+            [generator.permutation(len(validation)) for _ in range(settings.n_repeats)]
+        )
         base_logits = trained.logits_of(best, codes)
         base_auc = _auc_table(base_logits[None, :], label_matrix)[0]
         auc = float(base_auc[0])
         logger.info(
             "community %s: %d variants, validation AUC %.3f (restart %d, epoch %d)",
-            community, len(rows), auc, best - candidates.start, trained.best_epoch_[best],
+            community,
+            len(rows),
+            auc,
+            best - candidates.start,
+            trained.best_epoch_[best],
         )
         k = len(rows)
         single_sets = [(index,) for index in range(k)]
@@ -316,7 +361,9 @@ def rank_interactions(
         if k > settings.max_pair_variants:
             logger.info(
                 "community %s: pairs ranked among the %d most important of %d variants",
-                community, settings.max_pair_variants, k,
+                community,
+                settings.max_pair_variants,
+                k,
             )
         pair_sets = list(itertools.combinations(pair_members, 2))
         group_members = sorted(order[: settings.group_variants].tolist())
@@ -329,12 +376,18 @@ def rank_interactions(
 
         if pair_sets:
             scores = np.stack([_pair_score(drops, a, b) for a, b in pair_sets])
-            p_values = _p_values(scores) if settings.n_permutations else np.full(len(pair_sets), np.nan)
+            p_values = (
+                _p_values(scores) if settings.n_permutations else np.full(len(pair_sets), np.nan)
+            )
             for (a, b), score, p_value in zip(pair_sets, scores[:, 0], p_values, strict=True):
-                pair_rows.append((community, variant_ids[rows[a]], variant_ids[rows[b]], score, p_value, auc))
+                pair_rows.append(
+                    (community, variant_ids[rows[a]], variant_ids[rows[b]], score, p_value, auc)
+                )
         if triples:
             scores = np.stack([_triple_score(drops, *triple) for triple in triples])
-            p_values = _p_values(scores) if settings.n_permutations else np.full(len(triples), np.nan)
+            p_values = (
+                _p_values(scores) if settings.n_permutations else np.full(len(triples), np.nan)
+            )
             for triple, score, p_value in zip(triples, scores[:, 0], p_values, strict=True):
                 names = ",".join(str(variant_ids[rows[index]]) for index in triple)
                 group_rows.append((community, names, 3, score, p_value, auc))

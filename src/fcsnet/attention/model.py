@@ -58,9 +58,7 @@ class ModelConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
         if self.d_model % self.n_heads:
-            raise ValueError(
-                f"n_heads ({self.n_heads}) must divide d_model ({self.d_model})"
-            )
+            raise ValueError(f"n_heads ({self.n_heads}) must divide d_model ({self.d_model})")
 
 
 def genotype_codes(dosages: torch.Tensor) -> torch.Tensor:
@@ -73,7 +71,7 @@ def attend(
     query: torch.Tensor,
     key: torch.Tensor,
     value: torch.Tensor,
-    key_mask: torch.Tensor,
+    key_mask: torch.Tensor | None,
     *,
     return_weights: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -82,9 +80,10 @@ def attend(
     Parameters
     ----------
     query, key, value : torch.Tensor, float, shape (batch, n_heads, n_tokens, d_head)
-    key_mask : torch.Tensor, bool, broadcastable to (batch, n_heads, n_tokens, n_tokens)
-        True where a query may attend to a key, e.g. shape (1, 1, 1, n_tokens)
-        with False at padded keys.
+    key_mask : torch.Tensor, bool, broadcastable to (batch, n_heads, n_tokens, n_tokens), or None
+        True where a query may attend to a key, e.g. shape (batch, 1, 1, n_tokens)
+        with False at padded keys. None attends to every key, which lets
+        PyTorch use FlashAttention on a GPU (it takes no explicit mask).
     return_weights : bool
         Use the explicit softmax path and also return the attention weights,
         shape (batch, n_heads, n_tokens, n_tokens). Otherwise use
@@ -94,7 +93,8 @@ def attend(
         output = F.scaled_dot_product_attention(query, key, value, attn_mask=key_mask)
         return output, None
     scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
-    scores = scores.masked_fill(~key_mask, float("-inf"))
+    if key_mask is not None:
+        scores = scores.masked_fill(~key_mask, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
     return weights @ value, weights
 
@@ -160,6 +160,8 @@ def forward_stacked(
     # (M * batch, 1, 1, n_tokens): every query may attend to the real tokens only.
     key_mask = key_mask.view(n_models, 1, 1, 1, n_tokens).expand(-1, batch, -1, -1, -1)
     key_mask = key_mask.reshape(n_models * batch, 1, 1, n_tokens)
+    if bool(variant_mask.all()):
+        key_mask = None  # no padding in this chunk
 
     all_weights = []
     for index in range(config.n_layers):
@@ -186,7 +188,9 @@ def forward_stacked(
         if return_weights:
             all_weights.append(weights.view(n_models, batch, n_heads, n_queries, n_tokens))
 
-    cls_out = _layer_norm(x[:, :, 0], parameters["final_norm.weight"], parameters["final_norm.bias"])
+    cls_out = _layer_norm(
+        x[:, :, 0], parameters["final_norm.weight"], parameters["final_norm.bias"]
+    )
     logits = _linear(cls_out, parameters["head.weight"], parameters["head.bias"]).squeeze(-1)
     if return_weights:
         return logits, all_weights
@@ -229,7 +233,10 @@ class AttentionClassifier(nn.Module):
         """Return the logits, shape (batch,), for codes of shape (batch, n_variants)."""
         mask = torch.ones(1, self.n_variants, dtype=torch.bool, device=codes.device)
         output = forward_stacked(
-            self.stacked_parameters(), codes.unsqueeze(0), mask, self.config,
+            self.stacked_parameters(),
+            codes.unsqueeze(0),
+            mask,
+            self.config,
             return_weights=return_weights,
         )
         if return_weights:

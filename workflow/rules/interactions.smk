@@ -2,16 +2,11 @@
 # (batched), then pairs and order-3 groups ranked by interaction score.
 
 
-def interactions_mem_mb(wildcards, input):
-    # The dosage matrix is read whole; training holds models_per_chunk
-    # subsets of it and a few hundred MB of activations.
-    return 2000 + 3 * max(1, int(Path(input.dosages).stat().st_size / 1e6))
-
-
 rule interactions:
     input:
         dosages="results/{cohort}/qc/dosages.npy",
         variants="results/{cohort}/qc/variants.tsv",
+        samples="results/{cohort}/qc/samples.tsv",
         split="results/{cohort}/split/samples.tsv",
         communities="results/{cohort}/communities/communities.tsv",
     output:
@@ -26,7 +21,10 @@ rule interactions:
         "benchmarks/{cohort}/interactions.tsv"
     threads: config["attention"]["threads"]
     resources:
-        mem_mb=interactions_mem_mb,
+        # The dosage matrix is read whole; training adds models_per_chunk
+        # subsets of it and a few hundred MB of activations.
+        mem_mb=lambda wildcards, input: 2000
+        + 3 * max(1, int(Path(input.dosages).stat().st_size / 1e6)),
         runtime=120,
         gpu=config["attention"]["gpu"],
     conda:

@@ -7,11 +7,11 @@ model by permutation on the validation samples:
 
 ``d(S)``
     the drop in validation ROC AUC when the genotypes of the variant set S
-    are shuffled across samples together (one shared row permutation, so the
-    joint genotypes within S are kept but their link to status and to the
-    other variants is broken), averaged over ``n_repeats`` shuffles. The same
-    shuffles are used for every set, so differences between sets are not
-    blurred by shuffle noise.
+    are shuffled across samples together, averaged over ``n_repeats``
+    shuffles. One row permutation moves all columns of S, so the joint
+    genotypes within S are kept while their link to status and to the other
+    variants is broken. Every set uses the same shuffles, so differences
+    between sets carry no shuffle-to-shuffle noise.
 pair score
     ``d(a) + d(b) - d(ab)``: zero when a and b act additively on the AUC or
     when either is ignored by the model, and equal to the whole drop when the
@@ -26,7 +26,10 @@ samples ``n_permutations`` times with the model and the shuffled genotypes
 held fixed, and recomputing every score; the p-value of a pair or group is
 ``(1 + #{permuted score >= observed}) / (1 + n_permutations)``. This tests
 the null hypothesis that the validation status is unrelated to the
-community's genotypes; it is not a test of non-additivity itself.
+community's genotypes. It is not a test of non-additivity: in a model
+that predicts well, a variant pair that the model uses at all tends to get
+a small p-value even when its score is near zero, so rank by score and read
+the p-value as a guard against scores that chance alone produces.
 """
 
 from __future__ import annotations

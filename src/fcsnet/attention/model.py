@@ -134,10 +134,10 @@ def forward_stacked(
         True for the real variants of each model's subset, False for padding.
     return_weights : bool
         Use the explicit softmax path and also return each block's attention
-        weights, tensors of shape (M, batch, n_heads, n_queries, 1 + n_positions);
-        token 0 is the classification token, and n_queries is 1 + n_positions
-        except in the last block, which computes the classification token's
-        row only (the only row the head reads).
+        weights, tensors of shape (M, batch, n_heads, n_queries, 1 + n_positions).
+        Token 0 is the classification token. n_queries is 1 + n_positions,
+        except in the last block: it computes only the classification
+        token's row, because that is the only row the head reads.
 
     Returns
     -------

@@ -1,8 +1,9 @@
 """The built-in example workflow on a small configuration, for the report and SLURM tests.
 
 The workflow simulates the example cohort itself. The configuration here
-shrinks it to 400 samples and 6 GA runs of 15 generations per size limit, so
-that a whole run takes under a minute on two cores.
+shrinks it to 400 samples, 6 GA runs of 15 generations per size limit and
+one short attention model per community, so that a whole run takes about a
+minute on two cores.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ SMALL_CONFIG = {
     },
     "network": {"n_permutations": 200},
     "communities": {"n_seeds": 5},
+    "attention": {"max_epochs": 15, "patience": 5, "n_restarts": 1, "n_permutations": 99},
 }
 
 # Report figures and tables, by file name under results/example/plots/,

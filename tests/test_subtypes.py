@@ -103,3 +103,48 @@ def test_variant_groups_compared(tmp_path):
     assert bool(agreement.loc["g1", "clean"]) is False
     assert agreement.loc["g1", "value"] == pytest.approx(2 / 3)
     assert agreement.loc["g1", "communities"] == "2"
+
+
+def test_workflow_rules_end_to_end(repository, tmp_path):
+    """Real Snakemake run on the simulated example cohort up to the subtypes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "cohorts.tsv").write_text((repository / "config" / "cohorts.tsv").read_text())
+    (tmp_path / "config" / "config.yaml").write_text(
+        "cohorts: config/cohorts.tsv\n"
+        "seed: 0\n"
+        "simulations:\n  example: {n_samples: 1000}\n"
+        "ga:\n  n_runs: 6\n  runs_per_job: 6\n  size_limits: [2, 3]\n  population_size: 40\n"
+        "  n_generations: 15\n"
+        "network:\n  n_permutations: 500\n"
+    )
+    targets = [
+        "results/example/subtypes/subtypes.tsv",
+        "results/example/crs/community_stats.tsv",
+        "results/example/network/network.graphml",
+    ]
+    command = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "--snakefile",
+        str(repository / "workflow" / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--cores",
+        "2",
+        *targets,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / "example"
+    crs = pd.read_csv(results / "crs" / "crs.tsv", sep="\t")
+    assert set(crs["cohort_part"]) == {"training", "validation", "case_only"}
+    subtypes = pd.read_csv(results / "subtypes" / "subtypes.tsv", sep="\t")
+    assert set(subtypes["sample_id"]) == set(crs.loc[crs["status"] == 1, "sample_id"])
+    agreement = pd.read_csv(results / "subtypes" / "agreement.tsv", sep="\t")
+    assert "subtype_ari" in set(agreement["measure"])
+    for rule in ("network", "communities", "crs", "subtypes"):
+        log = (tmp_path / "logs" / "example" / f"{rule}.log").read_text()
+        assert f"rule {rule} finished" in log

@@ -7,20 +7,23 @@ together (connected components of that co-assignment graph). A variant's
 stability is the fraction of runs whose community of that variant equals
 its consensus community exactly.
 
-A candidate community becomes a finding only after two checks, because the
-network of a cohort without signal still has small noise communities (two
-rare variants selected together once or twice already pass the edge test):
+A candidate community becomes a finding only after three checks, because
+the network of a cohort without signal still has small noise communities
+(two rare variants selected together once or twice already pass the edge
+test, and the GA finds the training split's chance optima again and again):
 
-1. Pruning: while removing one variant does not lower the community's
+1. Weak members: in a community of three or more, a member whose summed
+   edge weight to the other members is below ``min_relative_strength`` of
+   the strongest member's is dropped. A noise variant that the GA added to
+   a real group now and then hangs on a few light edges.
+2. Pruning: while removing one variant does not lower the community's
    score by more than ``prune_tolerance``, the variant whose removal leaves
-   the highest score is removed. With ``prune_on: validation`` the score is
-   the validation AUC of a genotype-cell model fitted on the training split;
-   with ``training`` it is the cross-validated training fitness. The GA
-   picked its subsets for their training fitness, so a noise variant that
-   fits the training split by chance hitch-hikes there; on the validation
-   split it only adds cells, and the score rises without it. Each member of
-   a real group is needed on both.
-2. Significance (``significance: combined``, the default): the smaller of
+   the highest score is removed. With ``prune_on: training`` (the default)
+   the score is the cross-validated training fitness. With ``validation``
+   it is the validation AUC of a genotype-cell model fitted on the training
+   split. That score is free of the GA's selection bias, but the
+   significance test below then reuses the split it was pruned on.
+3. Significance (``significance: combined``, the default): the smaller of
    two one-sided p-values, doubled (Bonferroni), then Benjamini-Hochberg
    over the candidates, must be at most ``alpha``. One p-value comes from
    the validation split, which the GA and the network never see: a
@@ -262,14 +265,15 @@ def weak_members(
 
 
 def prune_community(members: list[int], evaluate, tolerance: float) -> tuple[list[int], list[int]]:
-    """Remove variants that the community's training fitness does not need.
+    """Remove variants that the community's score does not need.
 
     Parameters
     ----------
     members : list of int
         Variant positions (rows of the training dosage matrix).
     evaluate : callable
-        Training-split fitness of a list of variant-position tuples.
+        Score (training fitness or validation AUC) of a list of
+        variant-position tuples.
     tolerance : float
         A variant is removed while the fitness without it is at least the
         current fitness minus ``tolerance``.

@@ -3,7 +3,7 @@
 For each community a model is fitted on the training split with only that
 community's variants. A person's CRS is the model's predicted case
 probability: out-of-fold (stratified k-fold) for training individuals, so
-that nobody is scored by a model that saw them, and the prediction of the
+that no individual is scored by a model that saw them, and the prediction of the
 model fitted on the whole training split for validation and case-only
 individuals.
 

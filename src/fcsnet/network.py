@@ -13,6 +13,11 @@ candidate edge gets
 Only significant edges with a weight above ``min_weight`` are kept in the
 network.
 
+NOTE: the test conditions on the GA's selections, not on the data. The GA
+finds chance optima of the training split again and again, so on cohorts
+without signal (labels permuted) a few edges still pass; the community
+tests of :mod:`fcsnet.communities` are what rejects them.
+
 When the GA finds the same subsets in nearly every run, the null has no room:
 two variants that are in 179 of 180 subsets are co-selected 178 times under
 the null too, so the strongest group of a cohort can fail the test. A pair is

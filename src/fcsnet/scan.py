@@ -72,14 +72,21 @@ def _indicators(dosages: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
 def _neg_log10_chi2_sf(statistic: np.ndarray, df: np.ndarray) -> np.ndarray:
     """Compute -log10 of the chi-squared upper tail for df in {0, 1, 2, 4}, without underflow."""
     x = np.maximum(statistic, 0.0)
-    log_sf = np.zeros_like(x)
-    one = df == 1
-    log_sf[one] = math.log(2.0) + special.log_ndtr(-np.sqrt(x[one]))
-    two = df == 2
-    log_sf[two] = -x[two] / 2.0
-    four = df == 4
-    log_sf[four] = -x[four] / 2.0 + np.log1p(x[four] / 2.0)
-    return -log_sf / math.log(10.0)
+    # df 4 is by far the most common, so compute it everywhere and patch the rest.
+    log_sf = np.log1p(x / 2.0)
+    log_sf -= x / 2.0
+    other = np.flatnonzero(np.asarray(df).ravel() != 4)
+    if len(other):
+        flat_x = x.ravel()[other]
+        flat_df = np.asarray(df).ravel()[other]
+        patched = np.zeros(len(other))
+        one = flat_df == 1
+        patched[one] = math.log(2.0) + special.log_ndtr(-np.sqrt(flat_x[one]))
+        two = flat_df == 2
+        patched[two] = -flat_x[two] / 2.0
+        log_sf.ravel()[other] = patched
+    log_sf *= -1.0 / math.log(10.0)
+    return log_sf
 
 
 class _XLogX:
@@ -296,17 +303,16 @@ def scan(
                 margin_terms,
             )
         log10_p = _neg_log10_chi2_sf(statistic, df)
-        rows = np.arange(start, stop)[:, None]
-        columns = np.arange(start, n_variants)[None, :]
-        valid = columns > rows
-        log10_p = np.where(valid, log10_p, -1.0)
+        # Column c of the block is variant start + c: drop pairs (i, j) with j <= i.
+        n_rows = stop - start
+        log10_p[np.tril_indices(n_rows, m=n_variants - start)] = -1.0
 
         # Best pair of each variant, as first and as second member.
         row_best = np.argmax(log10_p, axis=1)
-        row_value = log10_p[np.arange(stop - start), row_best]
+        row_value = log10_p[np.arange(n_rows), row_best]
         better = row_value > best_log10_p[start:stop]
         best_log10_p[start:stop][better] = row_value[better]
-        best_statistic[start:stop][better] = statistic[np.arange(stop - start), row_best][better]
+        best_statistic[start:stop][better] = statistic[np.arange(n_rows), row_best][better]
         best_partner[start:stop][better] = row_best[better] + start
         column_best = np.argmax(log10_p, axis=0)
         column_value = log10_p[column_best, np.arange(n_variants - start)]
@@ -319,7 +325,8 @@ def scan(
 
         # Keep the n_top strongest pairs seen so far.
         flat = log10_p.ravel()
-        keep = min(n_top, int(valid.sum()))
+        n_valid = n_rows * (n_variants - start) - n_rows * (n_rows + 1) // 2
+        keep = min(n_top, n_valid)
         candidates = (
             np.argpartition(-flat, keep - 1)[:keep] if keep < flat.size else np.arange(flat.size)
         )

@@ -63,10 +63,27 @@ class ScanResult:
     n_pairs: int
 
 
-def _indicators(dosages: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
-    """Return float32 indicator matrices of genotypes 0, 1, 2 for the given samples."""
+def _stacked_indicators(dosages: np.ndarray, columns: np.ndarray, genotypes) -> np.ndarray:
+    """Stack genotype indicator rows of the given samples, interleaved by variant.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (n_variants * len(genotypes), len(columns))
+        Row ``j * len(genotypes) + g`` is 1 where variant j has genotype
+        ``genotypes[g]``. Interleaving keeps the rows of variants start..end
+        one contiguous slice, so a block of pairs is one matrix product.
+    """
     block = np.asarray(dosages[:, columns])
-    return [(block == genotype).astype(np.float32) for genotype in (0, 1, 2)]
+    stacked = np.empty((block.shape[0], len(genotypes), block.shape[1]), dtype=np.float32)
+    for position, genotype in enumerate(genotypes):
+        stacked[:, position] = block == genotype
+    return stacked.reshape(-1, block.shape[1])
+
+
+def _genotype_counts(dosages: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Count genotypes 0, 1, 2 of each variant among the given samples, shape (3, n_variants)."""
+    block = np.asarray(dosages[:, columns])
+    return np.stack([(block == genotype).sum(axis=1) for genotype in (0, 1, 2)]).astype(np.int32)
 
 
 def _neg_log10_chi2_sf(statistic: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -167,10 +184,11 @@ def _cell_terms(n_cases: int, n_controls: int) -> np.ndarray:
     return terms.astype(np.float32).ravel()
 
 
-def _variant_margin_terms(by_class, xlogx) -> tuple[np.ndarray, float]:
-    """Return each variant's single-locus x log x terms and the status term (complete data)."""
-    case_counts = np.stack([indicator.sum(axis=1) for indicator in by_class[0]]).astype(np.int32)
-    control_counts = np.stack([indicator.sum(axis=1) for indicator in by_class[1]]).astype(np.int32)
+def _variant_margin_terms(case_counts, control_counts, xlogx) -> tuple[np.ndarray, float]:
+    """Return each variant's single-locus x log x terms and the status term (complete data).
+
+    ``case_counts`` and ``control_counts`` are genotype counts, shape (3, n_variants).
+    """
     per_variant = (
         xlogx(case_counts + control_counts).sum(axis=0, dtype=np.float64)
         - xlogx(case_counts).sum(axis=0, dtype=np.float64)
@@ -182,33 +200,55 @@ def _variant_margin_terms(by_class, xlogx) -> tuple[np.ndarray, float]:
     return per_variant, status_term
 
 
-def _count_block(indicators, start: int, stop: int, complete: bool) -> np.ndarray:
+def _count_block(
+    stacked: np.ndarray,
+    genotype_counts: np.ndarray,
+    start: int,
+    stop: int,
+    complete: bool,
+    sample_weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Count joint genotypes of pairs (i, j), start <= i < stop, start <= j, in one class.
+
+    Parameters
+    ----------
+    stacked : numpy.ndarray, float32
+        :func:`_stacked_indicators` of the class: genotypes (1, 2) when
+        ``complete`` (no missing calls), else (0, 1, 2).
+    genotype_counts : numpy.ndarray, int, shape (3, n_variants)
+        :func:`_genotype_counts` of the class (used when ``complete``),
+        weighted like the samples when ``sample_weights`` is given.
+    sample_weights : numpy.ndarray, float32, shape (n_samples,), optional
+        Weight of each sample's count (default 1).
 
     Returns
     -------
     numpy.ndarray, float32, shape (3, 3, stop - start, n_variants - start)
     """
+    n_levels = 2 if complete else 3
     n_rows = stop - start
-    n_columns = indicators[0].shape[0] - start
+    n_columns = stacked.shape[0] // n_levels - start
+    # One product gives every (genotype a, genotype b) table of the block.
+    left = stacked[n_levels * start : n_levels * stop]
+    if sample_weights is not None:
+        left = left * sample_weights[None, :]
+    product = left @ stacked[n_levels * start :].T
+    product = product.reshape(n_rows, n_levels, n_columns, n_levels)
     table = np.empty((3, 3, n_rows, n_columns), dtype=np.float32)
+    first = 3 - n_levels
+    for a in range(n_levels):
+        for b in range(n_levels):
+            table[first + a, first + b] = product[:, a, :, b]
     if not complete:
-        for a in range(3):
-            for b in range(3):
-                np.matmul(indicators[a][start:stop], indicators[b][start:].T, out=table[a, b])
         return table
     # Without missing calls, genotype 0 counts follow from the others and
-    # the per-variant genotype totals: 4 products instead of 9.
-    for a in (1, 2):
-        for b in (1, 2):
-            np.matmul(indicators[a][start:stop], indicators[b][start:].T, out=table[a, b])
-    row_totals = [indicator[start:stop].sum(axis=1)[:, None] for indicator in indicators]
-    column_totals = [indicator[start:].sum(axis=1)[None, :] for indicator in indicators]
+    # the per-variant genotype totals.
+    row_totals = genotype_counts[:, start:stop, None].astype(np.float32)
+    column_totals = genotype_counts[:, None, start:].astype(np.float32)
     for a in (1, 2):
         table[a, 0] = row_totals[a] - table[a, 1] - table[a, 2]
     for b in range(3):
-        others = table[1, b] + table[2, b]
-        table[0, b] = column_totals[b] - others
+        table[0, b] = column_totals[b] - table[1, b] - table[2, b]
     return table
 
 
@@ -249,12 +289,9 @@ def scan(
         raise ValueError(f"chunk_size and n_top must be positive; found {chunk_size}, {n_top}")
     started = time.perf_counter()
     is_case = np.asarray(status) == 1
-    by_class = [
-        _indicators(dosages, np.flatnonzero(is_case)),
-        _indicators(dosages, np.flatnonzero(~is_case)),
-    ]
-
     complete = bool((np.asarray(dosages) >= 0).all())
+    class_columns = [np.flatnonzero(is_case), np.flatnonzero(~is_case)]
+    genotype_counts = [_genotype_counts(dosages, columns) for columns in class_columns]
     xlogx = _XLogX(n_samples)
     # The scan itself sums float32 terms (G within about 0.01); the kept
     # pairs are recounted in float64 for the output table.
@@ -263,12 +300,22 @@ def scan(
     n_controls = n_samples - n_cases
     cell_table = None
     if complete:
-        variant_terms, status_term = _variant_margin_terms(by_class, xlogx)
-        levels = np.stack([indicator.sum(axis=1) for indicator in by_class[0]])
-        levels += np.stack([indicator.sum(axis=1) for indicator in by_class[1]])
+        variant_terms, status_term = _variant_margin_terms(*genotype_counts, xlogx)
+        levels = genotype_counts[0] + genotype_counts[1]
         variant_df = ((levels > 0).sum(axis=0) - 1).clip(0)
         if (n_cases + 1) * (n_controls + 1) <= 4_000_000:
             cell_table = _cell_terms(n_cases, n_controls)
+    if cell_table is not None:
+        # Weighting cases by (n_controls + 1) makes one product over all
+        # samples return the cell-table index cases * (n_controls + 1) +
+        # controls of every cell directly. float32 holds these integers
+        # exactly because they stay below 4,000,000 < 2**24.
+        sample_weights = np.where(is_case, n_controls + 1, 1).astype(np.float32)
+        stacked = [_stacked_indicators(dosages, np.arange(n_samples), (1, 2))]
+        weighted_counts = (n_controls + 1) * genotype_counts[0] + genotype_counts[1]
+    else:
+        genotypes = (1, 2) if complete else (0, 1, 2)
+        stacked = [_stacked_indicators(dosages, columns, genotypes) for columns in class_columns]
     best_log10_p = np.zeros(n_variants)
     best_statistic = np.zeros(n_variants)
     best_partner = np.full(n_variants, -1, dtype=np.int64)
@@ -281,16 +328,16 @@ def scan(
     for start in range(0, n_variants - 1, rows_per_block):
         stop = min(start + rows_per_block, n_variants - 1)
         # Pairs (i, j) with start <= i < stop and i < j < n_variants.
-        case_counts = _count_block(by_class[0], start, stop, complete)
-        control_counts = _count_block(by_class[1], start, stop, complete)
         if cell_table is not None:
+            index = _count_block(stacked[0], weighted_counts, start, stop, True, sample_weights)
             # One look-up per cell of x log x (cases) + (controls) - (sum).
-            index = (case_counts * np.float32(n_controls + 1) + control_counts).astype(np.int32)
-            value = cell_table[index].sum(axis=(0, 1), dtype=np.float64)
+            value = cell_table[index.astype(np.int32)].sum(axis=(0, 1), dtype=np.float64)
             value += variant_terms[start:stop, None] + variant_terms[None, start:] + status_term
             statistic = np.maximum(2.0 * value, 0.0)
             df = variant_df[start:stop, None] * variant_df[None, start:]
         else:
+            case_counts = _count_block(stacked[0], genotype_counts[0], start, stop, complete)
+            control_counts = _count_block(stacked[1], genotype_counts[1], start, stop, complete)
             margin_terms = None
             if complete:
                 margin_terms = (
@@ -339,7 +386,7 @@ def scan(
             top_a, top_b, top_score = top_a[keep_top], top_b[keep_top], top_score[keep_top]
         logger.debug("scanned variants %d-%d of %d", start, stop - 1, n_variants)
 
-    pairs = _top_pairs_table(by_class, top_a, top_b, top_score, variant_ids, xlogx)
+    pairs = _top_pairs_table(dosages, is_case, top_a, top_b, top_score, variant_ids, xlogx)
     scores = pd.DataFrame(
         {
             "variant_id": variant_ids,
@@ -360,17 +407,19 @@ def scan(
     return ScanResult(pairs=pairs, variant_scores=scores, n_pairs=n_pairs)
 
 
-def _top_pairs_table(by_class, top_a, top_b, top_score, variant_ids, xlogx) -> pd.DataFrame:
-    """Recount the kept pairs and tabulate them, strongest first."""
+def _top_pairs_table(dosages, is_case, top_a, top_b, top_score, variant_ids, xlogx) -> pd.DataFrame:
+    """Recount the kept pairs from the dosages and tabulate them, strongest first."""
     order = np.lexsort((top_b, top_a, -top_score))
     top_a, top_b = top_a[order], top_b[order]
+    first = np.asarray(dosages[top_a])
+    second = np.asarray(dosages[top_b])
     counts = []
-    for indicators in by_class:
-        table = np.empty((3, 3, len(top_a)), dtype=np.float32)
+    for members in (is_case, ~is_case):
+        table = np.empty((3, 3, len(top_a)), dtype=np.int32)
         for a in range(3):
             for b in range(3):
-                table[a, b] = (indicators[a][top_a] * indicators[b][top_b]).sum(axis=1)
-        counts.append(table.astype(np.int32))
+                table[a, b] = ((first == a) & (second == b) & members).sum(axis=1)
+        counts.append(table)
     statistic, df = _pair_statistics(counts[0], counts[1], xlogx)
     log10_p = _neg_log10_chi2_sf(statistic, df)
     return pd.DataFrame(

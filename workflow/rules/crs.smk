@@ -38,12 +38,12 @@ rule crs:
         "logs/{cohort}/crs.log",
     benchmark:
         "benchmarks/{cohort}/crs.tsv"
-    conda:
-        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards, input: 1000 + 2 * dosages_mb(wildcards, input),
         runtime=lambda wildcards, input: 10 + dosages_mb(wildcards, input) // 100,
+    conda:
+        "../../envs/network.yaml"
     script:
         "../../scripts/crs.py"
 
@@ -60,11 +60,11 @@ rule subtypes:
         "logs/{cohort}/subtypes.log",
     benchmark:
         "benchmarks/{cohort}/subtypes.tsv"
-    conda:
-        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
+    conda:
+        "../../envs/network.yaml"
     script:
         "../../scripts/subtypes.py"

@@ -30,12 +30,12 @@ rule network:
         "logs/{cohort}/network.log",
     benchmark:
         "benchmarks/{cohort}/network.tsv"
-    conda:
-        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards, input: 1000 + 2 * dosages_mb(wildcards, input),
         runtime=lambda wildcards, input: 10 + dosages_mb(wildcards, input) // 100,
+    conda:
+        "../../envs/network.yaml"
     script:
         "../../scripts/network.py"
 
@@ -53,11 +53,11 @@ rule communities:
         "logs/{cohort}/communities.log",
     benchmark:
         "benchmarks/{cohort}/communities.tsv"
-    conda:
-        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards, input: 1000 + 2 * dosages_mb(wildcards, input),
         runtime=lambda wildcards, input: 10 + dosages_mb(wildcards, input) // 100,
+    conda:
+        "../../envs/network.yaml"
     script:
         "../../scripts/communities.py"

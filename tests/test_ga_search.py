@@ -201,7 +201,7 @@ def test_batch_runs_cover_every_run():
         ({"crossover_rate": 1.5}, "ga.crossover_rate"),
         ({"mutation_rate": -0.1}, "ga.mutation_rate"),
         ({"tournament_size": 0}, "ga.tournament_size"),
-        ({"elitism": 100}, "ga.elitism"),
+        ({"population_size": 10, "elitism": 10}, "ga.elitism"),
         ({"fitness": "forest"}, "ga.fitness"),
         ({"n_folds": 1}, "ga.n_folds"),
         ({"size_limits": [2, 0]}, "ga.size_limits"),

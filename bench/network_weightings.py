@@ -43,7 +43,7 @@ GROUPS = {
 
 
 def clean_recovery(result, truth) -> bool:
-    """Whether every planted variant group is exactly one reported community."""
+    """Check that every planted variant group is exactly one reported community."""
     communities = result.communities.communities
     found = [set(group["variant_id"]) for _, group in communities.groupby("community")]
     planted = truth[truth["record"] == "variant"].groupby("group")["id"].apply(set)

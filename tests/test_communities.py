@@ -38,7 +38,9 @@ def test_consensus_finds_two_cliques(method):
     assert len({by_variant[f"b{i}"] for i in range(3)}) == 1
     assert by_variant["a0"] != by_variant["b0"]
     # Numbered by size: the four-clique first, the lonely node last.
-    assert by_variant["a0"] == 0 and by_variant["b0"] == 1 and by_variant["lonely"] == 2
+    assert by_variant["a0"] == 0
+    assert by_variant["b0"] == 1
+    assert by_variant["lonely"] == 2
     assert (table["stability"] == 1.0).all()
 
 

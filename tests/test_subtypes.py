@@ -112,7 +112,9 @@ def test_workflow_rules_end_to_end(repository, tmp_path):
     from pathlib import Path
 
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "cohorts.tsv").write_text((repository / "config" / "cohorts.tsv").read_text())
+    (tmp_path / "config" / "cohorts.tsv").write_text(
+        (repository / "config" / "cohorts.tsv").read_text()
+    )
     (tmp_path / "config" / "config.yaml").write_text(
         "cohorts: config/cohorts.tsv\n"
         "seed: 0\n"

@@ -15,7 +15,7 @@ Measures, in one run on this machine:
 
 Usage::
 
-    .venv/bin/python bench/attention_benchmark.py [--threads 2] [--epochs 10]
+    .venv/bin/python bench/attention_benchmark.py [--threads 1] [--epochs 10] [--models-per-chunk 16]
 
 Prints a table and one JSON line with every figure.
 """
@@ -118,6 +118,9 @@ def main() -> None:
         "--epochs", type=int, default=10, help="epochs per model (early stopping off)"
     )
     parser.add_argument("--models", type=int, default=64, help="number of models M")
+    parser.add_argument(
+        "--models-per-chunk", type=int, default=16, help="models trained together (TrainingConfig)"
+    )
     parser.add_argument("--data", type=Path, default=DATA_FILE, help="GAMETES file to train on")
     arguments = parser.parse_args()
 
@@ -130,7 +133,7 @@ def main() -> None:
         max_epochs=arguments.epochs,
         patience=arguments.epochs + 1,
         batch_size=64,
-        models_per_chunk=64,
+        models_per_chunk=arguments.models_per_chunk,
         device="cpu",
     )
     batched_seconds, loop_seconds, max_difference = time_training(
@@ -145,6 +148,7 @@ def main() -> None:
         "n_models": n_models,
         "n_samples": int(dosages.shape[1]),
         "epochs": arguments.epochs,
+        "models_per_chunk": arguments.models_per_chunk,
         "batched_seconds": round(batched_seconds, 2),
         "loop_seconds": round(loop_seconds, 2),
         "batched_models_per_second": round(n_models / batched_seconds, 2),

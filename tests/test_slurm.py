@@ -132,27 +132,13 @@ def test_two_rules_run_as_slurm_jobs(slurm_cluster, tmp_path):
 
 # Every SLURM job costs about 15 s of scheduling and status polling on the
 # test cluster. The test therefore packs the example's preparation chain into
-# one job and the analysis and report rules into another, on top of the
-# profile's group "ga". The attention model (rule interactions) keeps its own
-# job on the gpu partition, as the profile sets it.
-REPORT_RULES = [
-    "plot_qc",
-    "plot_ga_convergence",
-    "plot_selection_frequency",
-    "plot_network",
-    "plot_crs",
-    "plot_subtypes",
-    "plot_interactions",
-    "report_table_community_stats",
-    "report_table_communities",
-    "report_table_interactions",
-    "report_done",
-]
+# one job and its analysis chain into another, on top of the workflow's group
+# "ga". The attention model (rule interactions) keeps its own job on the gpu
+# partition, as the profile sets it, and the report rules are local rules.
 EXAMPLE_GROUPS = [
     *(f"{rule}=prepare" for rule in ("simulate_cohort", "ingest_genotypes", "ingest_case_only")),
     *(f"{rule}=prepare" for rule in ("qc", "split", "scan_pairs")),
     *(f"{rule}=analysis" for rule in ("merge_ga", "network", "communities", "crs", "subtypes")),
-    *(f"{rule}=analysis" for rule in REPORT_RULES),
 ]
 
 
@@ -189,7 +175,12 @@ def test_example_workflow_runs_on_slurm(slurm_cluster, repository, tmp_path):
     submitted = {
         path.name.split("_")[0] + "_" + path.name.split("_")[1] for path in slurm_logs.iterdir()
     }
-    assert submitted == {"group_prepare", "group_ga", "group_analysis", "rule_interactions"}
+    assert submitted == {
+        "group_prepare",
+        "group_ga",
+        "group_analysis",
+        "rule_interactions",
+    }
     assert len(jobs) == len(list(slurm_logs.rglob("*.log")))
     # Only the interaction model requests a GPU, so only its job ran in the gpu partition.
     assert sorted(partition for _, partition, _ in jobs).count("gpu") == 1

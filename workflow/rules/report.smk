@@ -1,7 +1,21 @@
 # Rules of the report stage: figures and sortable tables for
-# `snakemake --report report.html`, one rule per figure family. All jobs of a
-# cohort share the group "report", so that a cluster run submits them as one
-# job instead of paying the scheduling delay per figure.
+# `snakemake --report report.html`, one rule per figure family. Each takes a
+# few seconds, so on a cluster they run on the host that runs Snakemake
+# instead of waiting in the scheduler's queue.
+
+
+localrules:
+    plot_qc,
+    plot_ga_convergence,
+    plot_selection_frequency,
+    plot_network,
+    plot_crs,
+    plot_subtypes,
+    plot_interactions,
+    report_table_community_stats,
+    report_table_communities,
+    report_table_interactions,
+    report_done,
 
 
 rule plot_qc:
@@ -23,8 +37,6 @@ rule plot_qc:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -50,8 +62,6 @@ rule plot_ga_convergence:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -79,8 +89,6 @@ rule plot_selection_frequency:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -108,8 +116,6 @@ rule plot_network:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -142,8 +148,6 @@ rule plot_crs:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -169,8 +173,6 @@ rule plot_subtypes:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -196,8 +198,6 @@ rule plot_interactions:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -226,8 +226,6 @@ rule report_table_community_stats:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -256,8 +254,6 @@ rule report_table_communities:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -286,8 +282,6 @@ rule report_table_interactions:
     resources:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:
@@ -307,8 +301,6 @@ rule report_done:
     resources:
         mem_mb=500,
         runtime=5,
-    group:
-        "report"
     conda:
         "../../envs/report.yaml"
     script:

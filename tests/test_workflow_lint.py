@@ -93,3 +93,13 @@ def test_rule_scripts_log_through_rule_logging(repository):
         path.name for path in scripts if "with rule_logging(snakemake)" not in path.read_text()
     ]
     assert without == []
+
+
+def test_config_readme_lists_every_key(repository):
+    """config/README.md carries the key tables generated from the current schemas."""
+    from fcsnet.configdoc import render_key_tables
+
+    readme = (repository / "config" / "README.md").read_text()
+    assert render_key_tables() in readme, (
+        "config/README.md is out of date; run: python -m fcsnet.configdoc --write config/README.md"
+    )

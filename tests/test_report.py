@@ -206,3 +206,19 @@ def test_failed_plot_logs_rule_and_input(repository, tmp_path):
     )
     assert "Traceback" not in log
     assert not (tmp_path / "results" / "example" / "plots" / "qc_counts.png").exists()
+
+
+def test_long_rules_log_progress(report):
+    """GA runs log generations, the network its permutations, the attention model its epochs."""
+    logs = report.parent / "logs" / "example"
+    ga_logs = sorted((logs / "ga").glob("*.log"))
+    assert len(ga_logs) == 4  # two size limits, two batches of three runs each
+    for path in ga_logs:
+        generations = re.findall(r"run \d+: generation \d+:", path.read_text())
+        assert len(generations) >= 3 * 2, f"{path.name} logs too few generations"
+    assert re.search(r"\d+ of \d+ \w+ permutations done", (logs / "network.log").read_text())
+    assert re.search(r"epoch \d+", (logs / "interactions.log").read_text())
+    for path in logs.rglob("*.log"):
+        text = path.read_text()
+        assert " started; input: " in text, path.name
+        assert " finished" in text, path.name

@@ -6,10 +6,6 @@ Commands:
     Write a simulated heterogeneous cohort (bgzipped VCF, phenotype sheet,
     truth table, case-only VCF) into a directory. Every option is a key of
     ``workflow/schemas/simulation.schema.yaml`` with the same default.
-
-``config-reference``
-    Print the Markdown reference of every config key, generated from the
-    workflow's JSON schemas; ``config/README.md`` is its output.
 """
 
 from __future__ import annotations
@@ -79,18 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subcommands = parser.add_subparsers(dest="command", required=True)
     _add_simulate(subcommands)
-    reference = subcommands.add_parser(
-        "config-reference",
-        help="print the Markdown reference of every config key (config/README.md)",
-    )
-    reference.set_defaults(handler=_run_config_reference)
     return parser
-
-
-def _run_config_reference(arguments: argparse.Namespace) -> None:
-    from fcsnet.config import render_config_reference
-
-    sys.stdout.write(render_config_reference())
 
 
 def main(argv: list[str] | None = None) -> int:

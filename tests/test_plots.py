@@ -91,10 +91,9 @@ def crs() -> pd.DataFrame:
     return table
 
 
-def overlapping_texts(figure) -> list[tuple[str, str]]:
-    """Return pairs of visible, non-empty texts whose drawn boxes overlap."""
+def drawn_texts(figure) -> list[Text]:
+    """Return the visible, non-empty texts of ``figure`` after drawing it."""
     figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
     # Matplotlib keeps label objects of ticks outside the view limits; only
     # the ticks inside the limits are drawn.
     tick_texts, drawn_ticks = set(), set()
@@ -107,19 +106,42 @@ def overlapping_texts(figure) -> list[tuple[str, str]]:
                 tick_texts |= labels
                 if low - 1e-9 * span <= tick.get_loc() <= high + 1e-9 * span:
                     drawn_ticks |= labels
-    texts = [
+    return [
         text
         for text in figure.findobj(Text)
         if text.get_visible()
         and text.get_text().strip()
         and (id(text) not in tick_texts or id(text) in drawn_ticks)
     ]
-    boxes = [(text.get_text(), text.get_window_extent(renderer)) for text in texts]
+
+
+def overlapping_texts(figure) -> list[tuple[str, str]]:
+    """Return pairs of drawn texts whose boxes overlap."""
+    renderer = figure.canvas.get_renderer()
+    boxes = [(text.get_text(), text.get_window_extent(renderer)) for text in drawn_texts(figure)]
     overlaps = []
     for (name_a, box_a), (name_b, box_b) in itertools.combinations(boxes, 2):
         if box_a.width and box_b.width and box_a.overlaps(box_b):
             overlaps.append((name_a, name_b))
     return overlaps
+
+
+def texts_outside_figure(figure) -> list[str]:
+    """Return the drawn texts that extend beyond the figure's edges (clipped in the PNG)."""
+    texts = drawn_texts(figure)
+    renderer = figure.canvas.get_renderer()
+    bounds = figure.bbox
+    outside = []
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        if (
+            box.x0 < bounds.x0 - 1
+            or box.x1 > bounds.x1 + 1
+            or box.y0 < bounds.y0 - 1
+            or box.y1 > bounds.y1 + 1
+        ):
+            outside.append(text.get_text())
+    return outside
 
 
 def tick_labels(axes, axis: str) -> list[str]:
@@ -156,6 +178,7 @@ def test_ga_convergence_one_column_per_limit(tmp_path):
     assert axes[0].get_ylabel() == "fitness (cross-validated AUC)"
     assert all(a.get_xlabel() == "generation" for a in axes[3:])
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
     save_figure(figure, tmp_path / "convergence.png")
     assert (tmp_path / "convergence.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -171,6 +194,7 @@ def test_manhattan_names_top_variants_by_chromosome(nodes, variants, communities
     legend = [text.get_text() for text in axes.get_legend().get_texts()]
     assert legend == ["community 1", "community 2"]
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
 
 
 def test_manhattan_without_positions_uses_table_order(nodes, variants):
@@ -178,6 +202,7 @@ def test_manhattan_without_positions_uses_table_order(nodes, variants):
     axes = figure.get_axes()[0]
     assert "no positions" in axes.get_xlabel()
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
 
 
 def test_manhattan_rejects_table_without_positions(nodes, variants):
@@ -203,6 +228,7 @@ def test_network_colours_communities(edges, communities, nodes):
     node_colours = axes.collections[1].get_facecolors()
     assert len({tuple(colour) for colour in node_colours}) == 3
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
 
 
 def test_network_without_edges_says_so(communities):
@@ -224,6 +250,7 @@ def test_crs_distribution_groups_per_community(crs):
     ]
     assert axes[0].get_ylabel() == "community risk score"
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
 
 
 def test_crs_roc_reports_validation_auc(crs):
@@ -254,6 +281,7 @@ def test_subtype_heatmap_prints_means():
     cells = [text.get_text() for text in axes.texts]
     assert cells == ["0.80", "0.10", "0.20", "0.70", "0.10", "0.15"]
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
 
 
 def test_interaction_heatmap_per_community():
@@ -272,6 +300,7 @@ def test_interaction_heatmap_per_community():
     assert image.shape == (4, 4)
     assert np.allclose(image, image.T, equal_nan=True)
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
 
 
 def test_interaction_heatmap_keeps_top_variants():
@@ -317,6 +346,7 @@ def test_qc_counts_per_unit():
     assert tick_labels(axes[1], "y") == ["sample_call_rate (0.95)"]
     assert {"-140 (848 left)", "-3 (497 left)"} <= all_texts(figure)
     assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []
 
 
 def test_sortable_table_escapes_and_formats(tmp_path):
@@ -339,3 +369,29 @@ def test_spread_positions_keeps_gap_and_order():
     assert np.all(np.diff(placed[order]) >= 1.0 - 1e-9)
     assert placed.min() >= 0.0
     assert placed.max() <= 10.0
+
+
+def test_single_pair_heatmap_fits_figure():
+    interactions = pd.DataFrame(
+        {
+            "community": [1],
+            "variant_a": ["snp21"],
+            "variant_b": ["snp27"],
+            "score": [0.115],
+            "p_value": [0.2],
+        }
+    )
+    figure = plot_interaction_heatmaps(interactions)
+    image = figure.get_axes()[0].get_images()[0]
+    low, high = image.get_clim()
+    assert low == 0.0
+    assert high == pytest.approx(0.115)
+    assert texts_outside_figure(figure) == []
+    assert overlapping_texts(figure) == []
+
+
+def test_one_community_subtypes_fit_figure():
+    profiles = pd.DataFrame({"subtype": [1, 2], "n_cases": [170, 80], "crs_1": [0.66, 0.32]})
+    figure = plot_subtype_profiles(profiles)
+    assert texts_outside_figure(figure) == []
+    assert overlapping_texts(figure) == []

@@ -45,12 +45,15 @@ def plot_interaction_heatmaps(
         for c in communities
     )
     side = max(3.8, 0.32 * largest + 2.2)
-    figure = new_figure(side * n_columns + 0.8, side * n_rows)
+    figure = new_figure(max(6.5, side * n_columns + 0.8), side * n_rows + 0.4)
     panels = figure.subplots(n_rows, n_columns, squeeze=False)
     for axes, community in zip(panels.flat, communities, strict=False):
         table = interactions[interactions["community"] == community]
         names, matrix, significant = _square(table, max_variants)
-        image = axes.imshow(matrix, cmap="magma_r", vmin=np.nanmin(matrix), vmax=np.nanmax(matrix))
+        low, high = np.nanmin(matrix), np.nanmax(matrix)
+        if low == high:  # one pair, or equal scores: start the colour scale at 0
+            low, high = min(0.0, low), max(high, 1e-12)
+        image = axes.imshow(matrix, cmap="magma_r", vmin=low, vmax=high)
         axes.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
         axes.set_yticks(range(len(names)), names, fontsize=7)
         rows, columns = np.nonzero(significant)
@@ -60,11 +63,13 @@ def plot_interaction_heatmaps(
             if len(names) < _n_variants(table)
             else f"{len(names)} variants"
         )
-        axes.set_title(f"community {community} ({panel_note})", color=community_colour(int(community)))
+        axes.set_title(
+            f"community {community} ({panel_note})", color=community_colour(int(community))
+        )
         figure.colorbar(image, ax=axes, shrink=0.75, label="interaction score")
     for axes in list(panels.flat)[len(communities) :]:
         axes.set_axis_off()
-    figure.suptitle("SNP-SNP interaction scores inside each community (dot: p < 0.05)")
+    figure.suptitle("Interaction scores inside each community (dot: p < 0.05)")
     return figure
 
 

@@ -27,7 +27,7 @@ def plot_subtype_profiles(profiles: pd.DataFrame) -> Figure:
     if profiles.empty or not columns:
         return empty_figure("No subtype profiles: the cohort has no communities or no cases.")
     values = profiles[columns].to_numpy(float)
-    figure = new_figure(max(4.5, 1.1 * len(columns) + 2.5), max(2.8, 0.6 * len(profiles) + 1.8))
+    figure = new_figure(max(5.5, 1.1 * len(columns) + 3.0), max(3.5, 0.6 * len(profiles) + 2.0))
     axes = figure.add_subplot()
     image = axes.imshow(values, cmap="viridis", aspect="auto")
     row_labels = [
@@ -55,7 +55,7 @@ def plot_subtype_profiles(profiles: pd.DataFrame) -> Figure:
                 fontsize=8,
                 color="black" if value > threshold else "white",
             )
-    figure.colorbar(image, ax=axes, label="mean community risk score of the subtype's cases")
+    figure.colorbar(image, ax=axes, label="mean CRS of the subtype's cases")
     axes.set_xlabel("community")
     axes.set_ylabel("case subtype")
     axes.set_title("Subtype profiles")

@@ -299,6 +299,7 @@ def test_interaction_heatmap_per_community():
     image = axes[0].get_images()[0].get_array()
     assert image.shape == (4, 4)
     assert np.allclose(image, image.T, equal_nan=True)
+    assert len(axes[0].texts) == 4 * 3  # every off-diagonal cell prints its score
     assert overlapping_texts(figure) == []
     assert texts_outside_figure(figure) == []
 

@@ -15,6 +15,8 @@ from fcsnet.plots.common import (
 )
 
 MAX_VARIANTS_PER_COMMUNITY = 25
+MAX_ANNOTATED_VARIANTS = 8
+"""Heatmaps of at most this many variants print each score in its cell."""
 
 
 def plot_interaction_heatmaps(
@@ -24,6 +26,7 @@ def plot_interaction_heatmaps(
 
     Communities with more than ``max_variants`` variants show only the
     variants with the largest summed score, so that names stay readable.
+    Small heatmaps print each score in its cell.
     Pairs marked with a dot have p < 0.05.
 
     Parameters
@@ -56,8 +59,16 @@ def plot_interaction_heatmaps(
         image = axes.imshow(matrix, cmap="magma_r", vmin=low, vmax=high)
         axes.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
         axes.set_yticks(range(len(names)), names, fontsize=7)
+        if len(names) <= MAX_ANNOTATED_VARIANTS:
+            middle = (low + high) / 2
+            for i, j in zip(*np.nonzero(np.isfinite(matrix)), strict=True):
+                colour = "white" if matrix[i, j] > middle else "black"
+                axes.text(
+                    j, i, f"{matrix[i, j]:.3g}", ha="center", va="center", fontsize=7, color=colour
+                )
         rows, columns = np.nonzero(significant)
-        axes.scatter(columns, rows, s=6, color="#1f77b4", marker="o")
+        # In the cell's upper-left corner, clear of the printed score.
+        axes.scatter(columns - 0.3, rows - 0.3, s=8, color="#1f77b4", marker="o")
         panel_note = (
             f"top {len(names)} of {_n_variants(table)} variants"
             if len(names) < _n_variants(table)

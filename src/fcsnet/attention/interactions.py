@@ -57,9 +57,10 @@ from fcsnet.store import read_store, read_table, write_table
 
 logger = logging.getLogger(__name__)
 
+CODES_PER_CALL = 4_000_000
+"""Genotype codes (rows x variants) of shuffled inputs built and scored at once
+(32 MB as int64); bounds the memory of scoring whatever the community size."""
 PAIR_COLUMNS = ["community", "variant_a", "variant_b", "score", "p_value", "validation_auc"]
-ROWS_PER_CALL = 200_000
-"""Shuffled input rows built and scored at once; bounds the memory of scoring."""
 GROUP_COLUMNS = ["community", "variant_ids", "order", "score", "p_value", "validation_auc"]
 
 
@@ -186,7 +187,12 @@ def _auc_table(logits: np.ndarray, label_matrix: np.ndarray) -> np.ndarray:
     ranks = rankdata(logits, axis=1)
     n_cases = label_matrix.sum(axis=0)  # the same for every labeling
     n_controls = label_matrix.shape[0] - n_cases
-    rank_sums = ranks @ label_matrix.astype(np.float64)
+    rank_sums = np.empty((ranks.shape[0], label_matrix.shape[1]))
+    # Convert the labelings to float in blocks of about 128 MB.
+    step = max(1, 2**24 // max(1, label_matrix.shape[0]))
+    for start in range(0, label_matrix.shape[1], step):
+        block = label_matrix[:, start : start + step].astype(np.float64)
+        rank_sums[:, start : start + step] = ranks @ block
     return (rank_sums - n_cases * (n_cases + 1) / 2) / (n_cases * n_controls)
 
 
@@ -203,7 +209,7 @@ def _set_drops(
     drops: dict[tuple[int, ...], np.ndarray] = {}
     n_valid = codes.shape[0]
     n_repeats = len(shuffles)
-    sets_per_call = max(1, ROWS_PER_CALL // (n_repeats * n_valid))
+    sets_per_call = max(1, CODES_PER_CALL // (n_repeats * n_valid * codes.shape[1]))
     for start in range(0, len(variant_sets), sets_per_call):
         batch_sets = variant_sets[start : start + sets_per_call]
         rows = _shuffled_codes(codes, batch_sets, shuffles)

@@ -10,9 +10,9 @@ leading model dimension and :func:`~fcsnet.attention.model.forward_stacked`
 runs all models of the chunk with batched matrix products.
 
 Every model draws its initial weights and its minibatch order from its own
-seed, and takes Adam steps only on minibatches that hold its own samples, so
-a model trained inside a batch matches the same model trained alone up to
-float rounding (about 1e-7 in the logits after a few epochs).
+seed. It takes Adam steps only on minibatches that hold its own samples.
+So a model trained inside a batch matches the same model trained alone up
+to float rounding (about 1e-7 in the logits after a few epochs).
 
 NOTE: padding changes the order of float sums inside attention, so the two
 runs are not bitwise equal, and for some models training amplifies that

@@ -7,8 +7,7 @@ early-stops on its held-out fold and the fitness is the mean held-out AUC at
 the best epoch.
 
 NOTE: the held-out fold serves both for early stopping and for the AUC, so
-the fitness is slightly optimistic; the bias is similar for every subset of
-one size, which is what the GA compares.
+the fitness is somewhat optimistic. The size of that bias is not measured.
 """
 
 from __future__ import annotations

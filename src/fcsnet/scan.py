@@ -208,7 +208,10 @@ def _count_block(
     complete: bool,
     sample_weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Count joint genotypes of pairs (i, j), start <= i < stop, start <= j, in one class.
+    """Count joint genotypes of pairs (i, j) with start <= i < stop and start <= j.
+
+    The counts are over the samples of ``stacked`` (one class), or weighted
+    sums when ``sample_weights`` is given.
 
     Parameters
     ----------

@@ -18,6 +18,10 @@ Usage::
 
     python bench/attention_gpu.py [--epochs 10] [--large-models 1024]
 
+``--device cpu`` runs the same steps on the CPU without the GPU figures,
+which checks the script itself on a machine without a GPU (use small
+``--models``, ``--large-models`` and epochs there).
+
 Prints a table and one JSON line with every figure. Exits with status 2
 when torch sees no CUDA device.
 """
@@ -63,13 +67,18 @@ def random_subsets(n_variants: int, n_subsets: int, sizes: tuple[int, int], seed
     ]
 
 
-def timed(function):
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
+def timed(function, device: str):
+    """Run ``function``; return its result, wall seconds and peak GPU MiB (0 on cpu)."""
+    on_gpu = device == "cuda"
+    if on_gpu:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     result = function()
-    torch.cuda.synchronize()
-    return result, time.perf_counter() - start, torch.cuda.max_memory_allocated() / 2**20
+    if on_gpu:
+        torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() / 2**20 if on_gpu else 0.0
+    return result, time.perf_counter() - start, peak
 
 
 def attention_kernels(model_config: ModelConfig, padded: bool) -> list[str]:
@@ -109,20 +118,31 @@ def main() -> int:
     parser.add_argument(
         "--large-models", type=int, default=1024, help="models in the throughput run"
     )
+    parser.add_argument(
+        "--interaction-epochs", type=int, default=60, help="max_epochs of interaction ranking"
+    )
+    parser.add_argument(
+        "--device",
+        choices=["cuda", "cpu"],
+        default="cuda",
+        help="cpu runs the same steps without GPU figures, to check the script itself",
+    )
     arguments = parser.parse_args()
-    if not torch.cuda.is_available():
+    device = arguments.device
+    if device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device visible to torch; run this on a GPU machine", file=sys.stderr)
         return 2
     began = time.perf_counter()
-    figures = {
-        "device": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "flash_sdp_enabled": torch.backends.cuda.flash_sdp_enabled(),
-        "mem_efficient_sdp_enabled": torch.backends.cuda.mem_efficient_sdp_enabled(),
-        "math_sdp_enabled": torch.backends.cuda.math_sdp_enabled(),
-        "cudnn_sdp_enabled": torch.backends.cuda.cudnn_sdp_enabled(),
-    }
+    figures = {"device": "cpu", "torch": torch.__version__}
+    if device == "cuda":
+        figures |= {
+            "device": torch.cuda.get_device_name(0),
+            "cuda": torch.version.cuda,
+            "flash_sdp_enabled": torch.backends.cuda.flash_sdp_enabled(),
+            "mem_efficient_sdp_enabled": torch.backends.cuda.mem_efficient_sdp_enabled(),
+            "math_sdp_enabled": torch.backends.cuda.math_sdp_enabled(),
+            "cudnn_sdp_enabled": torch.backends.cuda.cudnn_sdp_enabled(),
+        }
     dosages, status, names = load_cohort(DATA_FILE)
     training_mask = np.arange(dosages.shape[1]) % 4 != 0
     model_config = ModelConfig()
@@ -131,7 +151,7 @@ def main() -> int:
         patience=arguments.epochs + 1,
         batch_size=64,
         models_per_chunk=1024,
-        device="cuda",
+        device=device,
         mixed_precision=True,
     )
 
@@ -152,9 +172,10 @@ def main() -> int:
 
     subsets = random_subsets(dosages.shape[0], arguments.models, (2, 12), seed=1)
     seeds = model_seeds(0, len(subsets))
-    batched, batched_seconds, batched_memory = timed(lambda: train(subsets, seeds))
-    alone, loop_seconds, loop_memory = timed(
-        lambda: [train([subset], [seed]) for subset, seed in zip(subsets, seeds, strict=True)]
+    batched, batched_seconds, batched_memory = timed(lambda: train(subsets, seeds), device)
+    alone, loop_seconds, _ = timed(
+        lambda: [train([subset], [seed]) for subset, seed in zip(subsets, seeds, strict=True)],
+        device,
     )
     difference = np.abs(
         batched.predict_logits(dosages) - np.stack([m.predict_logits(dosages)[0] for m in alone])
@@ -168,12 +189,14 @@ def main() -> int:
         "loop_models_per_second": round(len(subsets) / loop_seconds, 2),
         "speedup": round(loop_seconds / batched_seconds, 2),
         "batched_peak_mib": round(batched_memory, 1),
-        "max_logit_difference_bf16": float(difference),
+        "max_logit_difference": float(difference),
     }
 
     if time.perf_counter() - began < TIME_LIMIT_SECONDS / 2:
         large = random_subsets(dosages.shape[0], arguments.large_models, (2, 12), seed=2)
-        _, large_seconds, large_memory = timed(lambda: train(large, model_seeds(1, len(large))))
+        _, large_seconds, large_memory = timed(
+            lambda: train(large, model_seeds(1, len(large))), device
+        )
         figures |= {
             "large_n_models": len(large),
             "large_seconds": round(large_seconds, 2),
@@ -181,8 +204,9 @@ def main() -> int:
             "large_peak_mib": round(large_memory, 1),
         }
 
-    figures["kernels_padded_chunk"] = attention_kernels(model_config, padded=True)
-    figures["kernels_unpadded_chunk"] = attention_kernels(model_config, padded=False)
+    if device == "cuda":
+        figures["kernels_padded_chunk"] = attention_kernels(model_config, padded=True)
+        figures["kernels_unpadded_chunk"] = attention_kernels(model_config, padded=False)
 
     if time.perf_counter() - began < TIME_LIMIT_SECONDS:
         from fcsnet.attention.interactions import rank_interactions
@@ -195,9 +219,10 @@ def main() -> int:
                 names,
                 communities,
                 training_mask=training_mask,
-                config={"device": "cuda"},
+                config={"device": device, "max_epochs": arguments.interaction_epochs},
                 seed=0,
-            )
+            ),
+            device,
         )
         figures |= {
             "interactions_seconds": round(seconds, 2),

@@ -209,7 +209,7 @@ def test_failed_plot_logs_rule_and_input(repository, tmp_path):
 
 
 def test_long_rules_log_progress(report):
-    """GA runs log generations, the network its permutations, the attention model its epochs."""
+    """GA runs log generations, the network its permutations, the attention model its training."""
     logs = report.parent / "logs" / "example"
     ga_logs = sorted((logs / "ga").glob("*.log"))
     assert len(ga_logs) == 4  # two size limits, two batches of three runs each

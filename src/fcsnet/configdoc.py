@@ -1,6 +1,6 @@
 """Reference tables of every config key, generated from the workflow's schemas.
 
-``config/README.md`` holds these tables between the markers
+``config/README.md`` contains these tables between the markers
 :data:`START_MARKER` and :data:`END_MARKER`; a test checks that they match the
 schemas. After changing a schema, update the file with::
 
@@ -68,7 +68,9 @@ def replace_key_tables(text: str, tables: str) -> str:
     start = text.find(START_MARKER)
     end = text.find(END_MARKER)
     if start < 0 or end < start:
-        raise ValueError(f"the markers {START_MARKER!r} and {END_MARKER!r} were not found")
+        raise ValueError(
+            f"markers {START_MARKER!r} and {END_MARKER!r} not found; add them where the tables belong"
+        )
     return text[:start] + tables + text[end + len(END_MARKER) :]
 
 

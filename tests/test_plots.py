@@ -92,7 +92,11 @@ def crs() -> pd.DataFrame:
 
 
 def drawn_texts(figure) -> list[Text]:
-    """Return the visible, non-empty texts of ``figure`` after drawing it."""
+    """Return the visible, non-empty texts of ``figure`` after drawing it.
+
+    Callers measure them with ``Text.get_window_extent`` because an
+    annotation's own extent also covers its arrow.
+    """
     figure.canvas.draw()
     # Matplotlib keeps label objects of ticks outside the view limits; only
     # the ticks inside the limits are drawn.
@@ -118,7 +122,9 @@ def drawn_texts(figure) -> list[Text]:
 def overlapping_texts(figure) -> list[tuple[str, str]]:
     """Return pairs of drawn texts whose boxes overlap."""
     renderer = figure.canvas.get_renderer()
-    boxes = [(text.get_text(), text.get_window_extent(renderer)) for text in drawn_texts(figure)]
+    boxes = [
+        (text.get_text(), Text.get_window_extent(text, renderer)) for text in drawn_texts(figure)
+    ]
     overlaps = []
     for (name_a, box_a), (name_b, box_b) in itertools.combinations(boxes, 2):
         if box_a.width and box_b.width and box_a.overlaps(box_b):
@@ -133,7 +139,7 @@ def texts_outside_figure(figure) -> list[str]:
     bounds = figure.bbox
     outside = []
     for text in texts:
-        box = text.get_window_extent(renderer)
+        box = Text.get_window_extent(text, renderer)
         if (
             box.x0 < bounds.x0 - 1
             or box.x1 > bounds.x1 + 1
@@ -396,3 +402,25 @@ def test_one_community_subtypes_fit_figure():
     figure = plot_subtype_profiles(profiles)
     assert texts_outside_figure(figure) == []
     assert overlapping_texts(figure) == []
+
+
+def test_manhattan_spreads_clustered_labels():
+    rng = np.random.default_rng(1)
+    n_variants = 5000
+    variants = pd.DataFrame(
+        {
+            "variant_id": [f"rs{100000 + i}" for i in range(n_variants)],
+            "chrom": [str(1 + i * 22 // n_variants) for i in range(n_variants)],
+            "pos": rng.integers(1, 200_000_000, n_variants),
+        }
+    )
+    # 21 equally frequent variants next to each other on chromosome 1.
+    nodes = pd.DataFrame(
+        {"variant_id": variants["variant_id"][100:121], "selection_frequency": 0.9}
+    )
+    figure = plot_selection_manhattan(nodes, variants, n_labels=30)
+    axes = figure.get_axes()[0]
+    assert len(axes.texts) == 21
+    assert tick_labels(axes, "x") == [str(c) for c in range(1, 23)]
+    assert overlapping_texts(figure) == []
+    assert texts_outside_figure(figure) == []

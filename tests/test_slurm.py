@@ -182,6 +182,12 @@ def test_example_workflow_runs_on_slurm(slurm_cluster, repository, tmp_path):
         "rule_interactions",
     }
     assert len(jobs) == len(list(slurm_logs.rglob("*.log")))
+    # The profile's group-components put all four GA batches into one job.
+    assert len(list(slurm_logs.glob("group_ga*/**/*.log"))) == 1
+    assert (
+        len(list((tmp_path / "results" / "example" / "ga" / "batches").glob("*.selections.tsv")))
+        == 4
+    )
     # Only the interaction model requests a GPU, so only its job ran in the gpu partition.
     assert sorted(partition for _, partition, _ in jobs).count("gpu") == 1
 

@@ -188,3 +188,46 @@ def ingest_runtime(wildcards, input):
 
 def genotype_store_mb(wildcards, input):
     return max(1, int(input.size_mb))
+
+
+# Network, communities, crs and subtypes stages (rules/network.smk, rules/crs.smk).
+def qc_store_files(wildcards):
+    return {
+        name: f"results/{wildcards.cohort}/qc/{name}.{extension}"
+        for name, extension in (
+            ("dosages", "npy"),
+            ("variants", "tsv"),
+            ("samples", "tsv"),
+        )
+    }
+
+
+def dosages_mb(wildcards, input):
+    return max(1, int(Path(input.dosages).stat().st_size / 1e6))
+
+
+def crs_inputs(wildcards):
+    inputs = qc_store_files(wildcards)
+    inputs["split"] = f"results/{wildcards.cohort}/split/samples.tsv"
+    inputs["communities"] = f"results/{wildcards.cohort}/communities/communities.tsv"
+    if has_case_only(wildcards.cohort):
+        inputs["case_only"] = (
+            f"results/{wildcards.cohort}/case_only/genotypes/dosages.npy"
+        )
+        inputs["case_only_variants"] = (
+            f"results/{wildcards.cohort}/case_only/genotypes/variants.tsv"
+        )
+        inputs["case_only_samples"] = (
+            f"results/{wildcards.cohort}/case_only/genotypes/samples.tsv"
+        )
+    return inputs
+
+
+def subtypes_inputs(wildcards):
+    inputs = {
+        "crs": f"results/{wildcards.cohort}/crs/crs.tsv",
+        "communities": f"results/{wildcards.cohort}/communities/communities.tsv",
+    }
+    if has_truth(wildcards.cohort):
+        inputs["truth"] = cohort_value(wildcards.cohort, "truth")
+    return inputs

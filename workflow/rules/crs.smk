@@ -1,33 +1,6 @@
 # Rules of the crs stage: community risk scores and case subtypes.
 
 
-def crs_inputs(wildcards):
-    inputs = qc_store_files(wildcards)
-    inputs["split"] = f"results/{wildcards.cohort}/split/samples.tsv"
-    inputs["communities"] = f"results/{wildcards.cohort}/communities/communities.tsv"
-    if has_case_only(wildcards.cohort):
-        inputs["case_only"] = (
-            f"results/{wildcards.cohort}/case_only/genotypes/dosages.npy"
-        )
-        inputs["case_only_variants"] = (
-            f"results/{wildcards.cohort}/case_only/genotypes/variants.tsv"
-        )
-        inputs["case_only_samples"] = (
-            f"results/{wildcards.cohort}/case_only/genotypes/samples.tsv"
-        )
-    return inputs
-
-
-def subtypes_inputs(wildcards):
-    inputs = {
-        "crs": f"results/{wildcards.cohort}/crs/crs.tsv",
-        "communities": f"results/{wildcards.cohort}/communities/communities.tsv",
-    }
-    if has_truth(wildcards.cohort):
-        inputs["truth"] = cohort_value(wildcards.cohort, "truth")
-    return inputs
-
-
 rule crs:
     input:
         unpack(crs_inputs),

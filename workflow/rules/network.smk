@@ -1,21 +1,6 @@
 # Rules of the network stage: co-selection network and its communities.
 
 
-def qc_store_files(wildcards):
-    return {
-        name: f"results/{wildcards.cohort}/qc/{name}.{extension}"
-        for name, extension in (
-            ("dosages", "npy"),
-            ("variants", "tsv"),
-            ("samples", "tsv"),
-        )
-    }
-
-
-def dosages_mb(wildcards, input):
-    return max(1, int(Path(input.dosages).stat().st_size / 1e6))
-
-
 rule network:
     input:
         unpack(qc_store_files),

@@ -200,7 +200,7 @@ def test_example_workflow_runs_on_slurm(slurm_cluster, repository, tmp_path):
     ]
     interactions = read_table(results / "interactions" / "interactions.tsv")
     assert set(interactions["community"]) <= set(communities["community"])
-    listed = (results / "plots" / "done.txt").read_text().split()
+    listed = read_table(results / "plots" / "done.txt")["path"]
     assert sorted(Path(path).name for path in listed) == sorted(REPORT_FILES)
     for name in REPORT_FILES:
         assert (results / "plots" / name).stat().st_size > 1000, name

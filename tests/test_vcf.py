@@ -2,8 +2,10 @@
 
 import gzip
 import re
+from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fcsnet.errors import ConfigError, InputError
@@ -257,3 +259,102 @@ def test_invalid_option_rejected(shared_data):
         read_vcf(shared_data / "vcf" / "test.vcf.gz", haploid="drop")
     with pytest.raises(ConfigError, match="ingest.multiallelic"):
         read_vcf(shared_data / "vcf" / "test.vcf.gz", multiallelic="merge")
+
+
+def read_outcome(path, **options):
+    """Return read_vcf's result, or the message of the InputError it raises."""
+    try:
+        return read_vcf(path, **options)
+    except InputError as error:
+        return str(error)
+
+
+def read_both_paths(monkeypatch, path, **options):
+    """Read ``path`` with and without the diploid fast path; count the blocks each path coded."""
+    fast_path = vcf_module._BlockConverter._convert_diploid
+    n_blocks = Counter()
+
+    def counted(self, first, second, out):
+        result = fast_path(self, first, second, out)
+        n_blocks["fast" if result is not None else "table"] += 1
+        return result
+
+    with monkeypatch.context() as patch:
+        patch.setattr(vcf_module._BlockConverter, "_convert_diploid", counted)
+        fast = read_outcome(path, **options)
+        patch.setattr(vcf_module._BlockConverter, "_convert_diploid", lambda *arguments: None)
+        table = read_outcome(path, **options)
+    return fast, table, n_blocks
+
+
+def assert_same_outcome(fast, table):
+    if isinstance(table, str):
+        assert fast == table
+        return
+    np.testing.assert_array_equal(fast.dosages, table.dosages)
+    pd.testing.assert_frame_equal(fast.variants, table.variants)
+    # dict() so that a counter present with 0 in one and absent in the other differs.
+    assert dict(fast.counts) == dict(table.counts)
+    assert fast.sample_ids == table.sample_ids
+
+
+@pytest.mark.parametrize("name", VCF_FILES)
+@pytest.mark.parametrize("multiallelic", ["split", "skip"])
+@pytest.mark.parametrize("haploid", ["missing", "double"])
+def test_fast_path_equals_table_path_on_shared_files(
+    shared_data, monkeypatch, name, multiallelic, haploid
+):
+    fast, table, _ = read_both_paths(
+        monkeypatch,
+        shared_data / "vcf" / name,
+        multiallelic=multiallelic,
+        haploid=haploid,
+        chunk_variants=2,
+    )
+    assert_same_outcome(fast, table)
+
+
+CALL_TEXTS = ["0/0", "0/1", "1/1", "1|0", "./.", "0/.", "./1", ".", "0", "1", "1/2", "2|2", "0/2"]
+
+
+def write_mixed_vcf(path, n_records, n_samples, seed):
+    """Write stretches of plain diploid biallelic records between records with
+    missing, half-missing, haploid and multiallelic calls."""
+    rng = np.random.default_rng(seed)
+    header = [
+        "##fileformat=VCFv4.2",
+        "##contig=<ID=1>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
+        + "".join(f"\ts{index}" for index in range(n_samples)),
+    ]
+    lines = []
+    for pos in range(1, n_records + 1):
+        kind = (pos // 16) % 3
+        if kind == 0:  # diploid biallelic calls only, with missing and half-missing ones
+            alt, choices = "G", CALL_TEXTS[:7]
+        elif kind == 1:  # haploid calls beside diploid ones
+            alt, choices = "G", CALL_TEXTS[:10]
+        else:  # a second ALT allele
+            alt, choices = "G,T", CALL_TEXTS
+        calls = rng.choice(choices, size=n_samples)
+        record_id = "." if pos % 5 == 0 else f"rs{pos}"
+        lines.append(
+            "\t".join(["1", str(pos), record_id, "A", alt, ".", "PASS", ".", "GT", *calls])
+        )
+    path.write_text("\n".join(header + lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("multiallelic", ["split", "skip"])
+@pytest.mark.parametrize("haploid", ["missing", "double"])
+def test_fast_path_equals_table_path_on_mixed_calls(tmp_path, monkeypatch, multiallelic, haploid):
+    path = write_mixed_vcf(tmp_path / "mixed.vcf", n_records=150, n_samples=30, seed=3)
+    fast, table, n_blocks = read_both_paths(
+        monkeypatch, path, multiallelic=multiallelic, haploid=haploid, chunk_variants=8
+    )
+    # Both paths must have coded some blocks for the comparison to mean anything.
+    assert n_blocks["fast"] > 0 and n_blocks["table"] > 0
+    assert_same_outcome(fast, table)
+    assert fast.counts["half_missing_calls"] > 0
+    assert fast.counts["haploid_calls_" + ("doubled" if haploid == "double" else "missing")] > 0

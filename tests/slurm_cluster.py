@@ -23,6 +23,7 @@ polling interval.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -31,6 +32,10 @@ import time
 from pathlib import Path
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
+LOCK_FILE = Path("/tmp/fcsnet-slurm-test.lock")
+"""Held while a test cluster owns /etc/slurm/slurm.conf, so that two test
+sessions on one machine take turns instead of replacing each other's file."""
+
 GRES_CONF = Path("/etc/slurm/gres.conf")
 CONF_MARKER = "# Written by fcsnet tests/slurm_cluster.py; removed when the test ends."
 REQUIRED_COMMANDS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scontrol")
@@ -125,31 +130,54 @@ class SlurmCluster:
         self.root = Path(root)
         self.processes: dict[str, subprocess.Popen] = {}
         self._wrote_conf = False
+        self._lock = None
 
     @property
     def log_paths(self) -> dict[str, Path]:
         return {name: self.root / f"{name}.log" for name in ("munged", "slurmctld", "slurmd")}
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, lock_timeout: float = 420) -> None:
         """Start munged, slurmctld and slurmd and wait until the node is idle.
+
+        Waits up to ``lock_timeout`` seconds while another test session's
+        cluster holds :data:`LOCK_FILE`.
 
         Raises
         ------
         ClusterUnavailable
-            When a daemon exits or the node is not idle within ``timeout``
-            seconds; the daemons started so far are stopped first.
+            When the lock stays taken, a daemon exits or the node is not idle
+            within ``timeout`` seconds; the daemons started so far are
+            stopped first.
         """
-        for path in (SLURM_CONF, GRES_CONF):
-            if path.exists() and CONF_MARKER not in path.read_text():
-                raise ClusterUnavailable(
-                    f"{path} exists and was not written by this test; "
-                    "refusing to replace a real cluster configuration"
-                )
+        self._acquire_lock(lock_timeout)
         try:
+            for path in (SLURM_CONF, GRES_CONF):
+                if path.exists() and CONF_MARKER not in path.read_text():
+                    raise ClusterUnavailable(
+                        f"{path} exists and was not written by this test; "
+                        "refusing to replace a real cluster configuration"
+                    )
             self._start(timeout)
         except BaseException:
             self.stop()
             raise
+
+    def _acquire_lock(self, timeout: float) -> None:
+        self._lock = open(LOCK_FILE, "a")  # noqa: SIM115 - closed in stop()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self._lock.close()
+                    self._lock = None
+                    raise ClusterUnavailable(
+                        f"another test session has held {LOCK_FILE} for {timeout} s; "
+                        "run the SLURM tests again when it has finished"
+                    ) from None
+                time.sleep(2)
 
     def _start(self, timeout: float) -> None:
         for folder in ("munge", "state", "spool"):
@@ -285,3 +313,7 @@ class SlurmCluster:
                 if path.exists() and CONF_MARKER in path.read_text():
                     path.unlink()
             self._wrote_conf = False
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None

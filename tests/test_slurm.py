@@ -20,7 +20,9 @@ from slurm_cluster import ClusterUnavailable, SlurmCluster, ensure_slurm_install
 
 from fcsnet.store import read_table
 
-pytestmark = [pytest.mark.slurm, pytest.mark.timeout(600)]
+# The cluster fixture may first wait up to 420 s for another session's test
+# cluster (see slurm_cluster.LOCK_FILE).
+pytestmark = [pytest.mark.slurm, pytest.mark.timeout(900)]
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 

@@ -295,7 +295,7 @@ class SlurmCluster:
     def stop(self) -> None:
         """Cancel all jobs, stop the daemons this object started and remove the configuration."""
         if "slurmctld" in self.processes and self.processes["slurmctld"].poll() is None:
-            # Cancelled jobs end their slurmstepd processes, which slurmd does not stop.
+            # Cancel running jobs first so that no slurmstepd process outlives slurmd.
             _run(["scancel", "--full", "--user", "root"], timeout=15)
             time.sleep(1)
         for name in ("slurmd", "slurmctld", "munged"):

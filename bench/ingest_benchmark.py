@@ -9,12 +9,16 @@ fresh child process:
 - plink 1.9: ``plink1.9 --vcf FILE --make-bed --threads 1`` (``--bcf`` for
   the BCF copy).
 
-It prints genotype calls per second, the child's peak resident memory
-(``ru_maxrss`` from ``os.wait4``) and, for fcsnet, the peak above the
-memory of the interpreter with its imports loaded. Ratios compare fcsnet
-with plink on the same file. Targets, checked on the VCF: at least half of
-plink's calls per second, and peak memory above the import baseline under
-3x the int8 output matrix.
+It prints genotype calls per second, the CPU seconds, the child's peak
+resident memory (``ru_maxrss`` from ``os.wait4``) and, for fcsnet, the peak
+above the memory of the interpreter with its imports loaded. Ratios compare
+fcsnet with plink on the same file, by wall time and by CPU time. On a
+machine shared with other jobs the wall times stretch with the load (the
+load average is printed), while the CPU times stay closer to those of an
+idle machine. fcsnet's times cover ``ingest_cohort`` only, not the start of
+the interpreter and its imports; plink's cover its whole process. Targets,
+checked on the VCF: at least half of plink's calls per second, and peak
+memory above the import baseline under 3x the int8 output matrix.
 
 Usage: python bench/ingest_benchmark.py [--variants N] [--samples N] [--repeats N]
 Needs plink1.9 on PATH (Debian package plink1.9) and, optionally, bgzip.
@@ -42,10 +46,11 @@ import json, resource, sys, time
 from fcsnet.ingest import ingest_cohort
 vcf, phenotypes, output = sys.argv[1:4]
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 shape = ingest_cohort(vcf, "vcf", output, phenotypes=phenotypes).dosages.shape
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "baseline_kib": baseline, "shape": list(shape)}))
+seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "baseline_kib": baseline,
+                  "shape": list(shape)}))
 """
 
 
@@ -100,8 +105,8 @@ def write_phenotypes(path: Path, n_samples: int, seed: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def run_child(command: list[str]) -> tuple[float, int, str]:
-    """Run ``command``; return wall seconds, the child's peak RSS (KiB) and its stdout."""
+def run_child(command: list[str]) -> tuple[float, float, int, str]:
+    """Run ``command``; return wall seconds, CPU seconds, the child's peak RSS (KiB) and its stdout."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout = process.stdout.read().decode()
@@ -111,12 +116,12 @@ def run_child(command: list[str]) -> tuple[float, int, str]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({process.returncode}): {stderr[-2000:]}")
-    return seconds, usage.ru_maxrss, stdout
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, stdout
 
 
 def measure_fcsnet(vcf: Path, phenotypes: Path, workdir: Path) -> dict:
     command = [sys.executable, "-c", CHILD_CODE, str(vcf), str(phenotypes), str(workdir)]
-    _, peak_kib, stdout = run_child(command)
+    _, _, peak_kib, stdout = run_child(command)
     result = json.loads(stdout.strip().splitlines()[-1])
     result["peak_kib"] = peak_kib
     return result
@@ -133,12 +138,19 @@ def measure_plink(vcf: Path, workdir: Path) -> dict:
         "--out",
         str(workdir / "plink"),
     ]
-    seconds, peak_kib, _ = run_child(command)
-    return {"seconds": seconds, "peak_kib": peak_kib}
+    seconds, cpu_seconds, peak_kib, _ = run_child(command)
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_kib": peak_kib}
 
 
 def best(runs: list[dict]) -> dict:
-    return min(runs, key=lambda run: run["seconds"])
+    """Return the fastest run's figures, with the least CPU time over all runs."""
+    fastest = dict(min(runs, key=lambda run: run["seconds"]))
+    fastest["cpu_seconds"] = min(run["cpu_seconds"] for run in runs)
+    return fastest
+
+
+def load_text() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -166,6 +178,7 @@ def main() -> None:
         )
         bcf = workdir / "simulated.bcf"
         write_bcf(vcf, bcf)
+        print(f"before the timed runs: {load_text()} on {os.cpu_count()} CPUs")
         results = {key: [] for key in ("plink vcf", "fcsnet vcf", "plink bcf", "fcsnet bcf")}
         for _ in range(arguments.repeats):
             for path, name in ((vcf, "vcf"), (bcf, "bcf")):
@@ -173,10 +186,12 @@ def main() -> None:
                 store = workdir / "store"
                 results[f"fcsnet {name}"].append(measure_fcsnet(path, phenotypes, store))
 
+    print(f"after the timed runs: {load_text()}")
     print(f"output matrix (int8): {matrix_mib:.1f} MiB; best of {arguments.repeats} runs each")
     print(
-        f"{'tool':34s} {'seconds':>8s} {'Mcalls/s':>9s} {'speed/plink':>11s} "
-        f"{'peak MiB':>9s} {'above imports MiB':>17s} {'above/matrix':>12s}"
+        f"{'tool':34s} {'seconds':>8s} {'Mcalls/s':>9s} {'speed/plink':>11s} {'CPU s':>6s} "
+        f"{'CPU speed/plink':>15s} {'peak MiB':>9s} {'above imports MiB':>17s} "
+        f"{'above/matrix':>12s}"
     )
     ratios = {}
     for name in ("vcf", "bcf"):
@@ -184,19 +199,25 @@ def main() -> None:
         plink_rate = n_calls / plink["seconds"]
         print(
             f"{'plink1.9 --' + name + ' --make-bed':34s} {plink['seconds']:8.2f} "
-            f"{plink_rate / 1e6:9.1f} {1.0:11.2f} {plink['peak_kib'] / 1024:9.1f}"
+            f"{plink_rate / 1e6:9.1f} {1.0:11.2f} {plink['cpu_seconds']:6.2f} {1.0:15.2f} "
+            f"{plink['peak_kib'] / 1024:9.1f}"
         )
         run = best(results[f"fcsnet {name}"])
         rate = n_calls / run["seconds"]
+        cpu_ratio = plink["cpu_seconds"] / run["cpu_seconds"]
         above = (run["peak_kib"] - run["baseline_kib"]) / 1024
-        ratios[name] = (rate / plink_rate, above / matrix_mib)
+        ratios[name] = (rate / plink_rate, cpu_ratio, above / matrix_mib)
         print(
             f"{'fcsnet ingest_cohort (' + name + ')':34s} {run['seconds']:8.2f} "
-            f"{rate / 1e6:9.1f} {rate / plink_rate:11.2f} {run['peak_kib'] / 1024:9.1f} "
-            f"{above:17.1f} {above / matrix_mib:12.2f}"
+            f"{rate / 1e6:9.1f} {rate / plink_rate:11.2f} {run['cpu_seconds']:6.2f} "
+            f"{cpu_ratio:15.2f} {run['peak_kib'] / 1024:9.1f} {above:17.1f} "
+            f"{above / matrix_mib:12.2f}"
         )
-    speed_ratio, memory_ratio = ratios["vcf"]
-    print(f"VCF target speed >= 0.5 x plink1.9: {'met' if speed_ratio >= 0.5 else 'NOT met'}")
+    speed_ratio, cpu_ratio, memory_ratio = ratios["vcf"]
+    print(
+        f"VCF target speed >= 0.5 x plink1.9: {'met' if speed_ratio >= 0.5 else 'NOT met'} "
+        f"by wall time, {'met' if cpu_ratio >= 0.5 else 'NOT met'} by CPU time"
+    )
     print(f"VCF target peak memory < 3 x matrix: {'met' if memory_ratio < 3 else 'NOT met'}")
 
 

@@ -105,6 +105,11 @@ class _BlockConverter:
         # that the block operations run over contiguous memory.
         self.alleles = np.empty((capacity, 2, n_samples), dtype=np.int16)
         self.targets = np.empty(capacity, dtype=np.int16)
+        # Scratch arrays reused by every block. Fresh temporaries of this size come from the
+        # OS page by page at each block, which cost more than the arithmetic on them.
+        self.low = np.empty((capacity, n_samples), dtype=np.int16)
+        self.high = np.empty((capacity, n_samples), dtype=np.int16)
+        self.mask = np.empty((capacity, n_samples), dtype=bool)
         self.n_rows = 0
         self.dosage_table, kinds = _code_tables(haploid)
         self.kind_names = sorted(set(kinds))
@@ -129,7 +134,7 @@ class _BlockConverter:
 
         dosages = out[:rows]
         # int32 row sums are exact below 10**9 samples and about twice as fast as int64 ones.
-        n_missing = (dosages < 0).sum(axis=1, dtype=np.int32)
+        n_missing = np.less(dosages, 0, out=self.mask[:rows]).sum(axis=1, dtype=np.int32)
         n_called = self.n_samples - n_missing
         # Each missing call contributes -1 to the row sum.
         allele_count = dosages.sum(axis=1, dtype=np.int32) + n_missing
@@ -147,16 +152,19 @@ class _BlockConverter:
         Returns None, writing nothing, for any other block (one with a split
         multiallelic row, a haploid or padded call).
         """
-        if self.targets[: self.n_rows].max() != 1:
+        rows = self.n_rows
+        if self.targets[:rows].max() != 1:
             return None
-        low = np.minimum(first, second)
-        high = np.maximum(first, second)
+        low = np.minimum(first, second, out=self.low[:rows])
+        high = np.maximum(first, second, out=self.high[:rows])
         if low.min() < -1 or high.max() > 1:
             return None
+        mask = self.mask[:rows]
+        n_missing = int(np.count_nonzero(np.less(low, 0, out=mask)))
+        n_both_missing = int(np.count_nonzero(np.less(high, 0, out=mask)))
+        total = np.add(first, second, out=high)
         # low >> 15 is -1 (all bits set) where either allele is missing and 0 elsewhere.
-        np.bitwise_or(first + second, low >> 15, out=out, casting="unsafe")
-        n_missing = int(np.count_nonzero(low < 0))
-        n_both_missing = int(np.count_nonzero(high < 0))
+        np.bitwise_or(total, np.right_shift(low, 15, out=low), out=out, casting="unsafe")
         by_kind = {
             "missing_calls": n_both_missing,
             "half_missing_calls": n_missing - n_both_missing,

@@ -34,7 +34,7 @@ def cohort(shared_data):
     return dosages, status, training, list(table.columns)
 
 
-def train(cohort, subsets, seeds, training=TRAINING, status=None):
+def train(cohort, subsets, seeds, training=TRAINING, status=None, model=MODEL):
     dosages, default_status, training_mask, _ = cohort
     return train_models(
         dosages,
@@ -43,18 +43,23 @@ def train(cohort, subsets, seeds, training=TRAINING, status=None):
         training_mask,
         ~training_mask,
         seeds=seeds,
-        model_config=MODEL,
+        model_config=model,
         training_config=training,
     )
 
 
-def test_batched_matches_models_trained_alone(cohort):
+# The default single-block model takes another attention path on the CPU.
+MODELS = [MODEL, ModelConfig()]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=["two_blocks", "default"])
+def test_batched_matches_models_trained_alone(cohort, model):
     subsets = [(18, 19), (0, 1, 2, 3, 4), tuple(range(12)), (5,), (18, 19, 7)]
     seeds = model_seeds(11, len(subsets))
-    batched = train(cohort, subsets, seeds)
+    batched = train(cohort, subsets, seeds, model=model)
     predictions = batched.predict_logits(cohort[0])
     for index, subset in enumerate(subsets):
-        alone = train(cohort, [subset], [seeds[index]])
+        alone = train(cohort, [subset], [seeds[index]], model=model)
         np.testing.assert_allclose(
             predictions[index], alone.predict_logits(cohort[0])[0], rtol=1e-4, atol=1e-4
         )
@@ -62,12 +67,15 @@ def test_batched_matches_models_trained_alone(cohort):
         assert batched.validation_auc_[index] == pytest.approx(alone.validation_auc_[0], abs=1e-4)
 
 
-def test_padding_never_leaks(cohort):
+@pytest.mark.parametrize("model", MODELS, ids=["two_blocks", "default"])
+def test_padding_never_leaks(cohort, model):
     short, seed = (18, 19), model_seeds(3, 1)[0]
-    alone = train(cohort, [short], [seed]).predict_logits(cohort[0])[0]
+    alone = train(cohort, [short], [seed], model=model).predict_logits(cohort[0])[0]
     longer = [tuple(range(20)), tuple(range(3, 15))]
     for companions in ([longer[0]], longer, [longer[1], longer[0]]):
-        shared = train(cohort, [*companions, short], [*model_seeds(5, len(companions)), seed])
+        shared = train(
+            cohort, [*companions, short], [*model_seeds(5, len(companions)), seed], model=model
+        )
         np.testing.assert_allclose(
             shared.predict_logits(cohort[0])[-1], alone, rtol=1e-4, atol=1e-4
         )
@@ -151,7 +159,15 @@ def test_attention_fitness_prefers_true_pair(cohort):
 
     dosages, status, _, names = cohort
     evaluator = make_evaluator(
-        "attention", dosages, status, n_folds=3, seed=0, d_model=8, max_epochs=15, patience=3
+        "attention",
+        dosages,
+        status,
+        n_folds=3,
+        seed=0,
+        d_model=8,
+        n_layers=2,
+        max_epochs=15,
+        patience=3,
     )
     true_pair = (names.index("M0P0"), names.index("M0P1"))
     noise_pairs = [(0, 1), (2, 3), (4, 5), (6, 7)]

@@ -6,6 +6,7 @@ import torch
 from fcsnet.attention.model import (
     AttentionClassifier,
     ModelConfig,
+    _attend_from_tables,
     attend,
     forward_stacked,
     genotype_codes,
@@ -45,8 +46,37 @@ def test_model_logits_same_on_both_attention_paths():
     assert [w.shape for w in weights] == [(11, 2, 7, 7), (11, 2, 7, 7), (11, 2, 1, 7)]
 
 
-def test_padding_changes_no_logit():
-    config = ModelConfig(d_model=8, n_heads=2, n_layers=2)
+def test_table_attention_equals_sdpa():
+    # The CPU path of a single-block model against SDPA on the gathered
+    # query, keys and values: two models, one with padded positions.
+    generator = torch.Generator().manual_seed(4)
+    n_models, batch, n_positions, d_model, n_heads = 2, 6, 5, 8, 2
+    n_rows = 1 + 4 * n_positions
+    table_qkv = torch.randn(n_models, n_rows, 3 * d_model, generator=generator)
+    codes = torch.randint(0, 4, (n_models, batch, n_positions), generator=generator)
+    rows = 1 + torch.arange(n_positions) * 4 + codes
+    rows = torch.cat([torch.zeros(n_models, batch, 1, dtype=torch.long), rows], dim=2)
+    rows = rows + torch.arange(n_models).view(n_models, 1, 1) * n_rows
+    variant_mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    mixed, weights = _attend_from_tables(table_qkv, rows, variant_mask, n_heads)
+
+    gathered = table_qkv.reshape(-1, 3 * d_model)[rows]  # (M, batch, n_tokens, 3 * d_model)
+    query, key, value = (
+        part.reshape(n_models * batch, n_positions + 1, n_heads, -1).transpose(1, 2)
+        for part in gathered.split(d_model, dim=-1)
+    )
+    key_mask = torch.cat([torch.ones(n_models, 1, dtype=torch.bool), variant_mask], dim=1)
+    key_mask = key_mask.repeat_interleave(batch, dim=0).view(n_models * batch, 1, 1, -1)
+    expected, _ = attend(query[:, :, :1], key, value, key_mask)
+    expected = expected.transpose(1, 2).reshape(n_models, batch, 1, d_model)
+    torch.testing.assert_close(mixed, expected, rtol=1e-5, atol=1e-6)
+    assert weights.shape == (n_models * batch, n_heads, 1, n_positions + 1)
+    assert torch.all(weights[batch:, :, :, 4:] == 0)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_padding_changes_no_logit(n_layers):
+    config = ModelConfig(d_model=8, n_heads=2, n_layers=n_layers)
     codes = torch.randint(0, 4, (1, 9, 3), generator=torch.Generator().manual_seed(3))
     alone = forward_stacked(
         stacked(config, [3], 3, [7]), codes, torch.ones(1, 3, dtype=torch.bool), config

@@ -555,12 +555,14 @@ def _unflatten(
     flat: torch.Tensor, names: list[str], shapes: list[torch.Size]
 ) -> dict[str, torch.Tensor]:
     """Split a flat (n_models, n_parameters) tensor into named views of shape (n_models, *shape)."""
-    views, offset = {}, 0
-    for name, shape in zip(names, shapes, strict=True):
-        size = shape.numel()
-        views[name] = flat[:, offset : offset + size].view(flat.shape[0], *shape)
-        offset += size
-    return views
+    # One split, not a slice per tensor: the backward of a split is one
+    # concatenation, while each slice's backward fills a zero tensor of the
+    # whole flat size.
+    pieces = torch.split(flat, [shape.numel() for shape in shapes], dim=1)
+    return {
+        name: piece.view(flat.shape[0], *shape)
+        for name, shape, piece in zip(names, shapes, pieces, strict=True)
+    }
 
 
 def _validation_scores(

@@ -48,9 +48,9 @@ class ModelConfig:
         Hidden width of each block's feed-forward layer, as a multiple of ``d_model``.
     """
 
-    d_model: int = 16
-    n_heads: int = 2
-    n_layers: int = 2
+    d_model: int = 32
+    n_heads: int = 4
+    n_layers: int = 1
     mlp_ratio: int = 2
 
     def __post_init__(self) -> None:
@@ -147,15 +147,54 @@ def forward_stacked(
     n_models, batch, n_positions = codes.shape
     d_model, n_heads = config.d_model, config.n_heads
     d_head = d_model // n_heads
-    identity = parameters["identity.weight"][:, :n_positions]  # (M, n_positions, d_model)
-    # Offset each model's codes into its own rows of the stacked genotype table.
-    offsets = torch.arange(n_models, device=codes.device).view(n_models, 1, 1) * N_GENOTYPE_CODES
-    genotype = F.embedding(codes + offsets, parameters["genotype.weight"].reshape(-1, d_model))
-    # genotype: (M, batch, n_positions, d_model)
-    tokens = identity.unsqueeze(1) + genotype
-    cls = parameters["cls"].view(n_models, 1, 1, d_model).expand(-1, batch, -1, -1)
-    x = torch.cat([cls, tokens], dim=2)  # (M, batch, n_tokens, d_model), n_tokens = 1 + n_positions
     n_tokens = n_positions + 1
+    # Before the first attention, a token depends only on its position and
+    # genotype code. So the token vectors, the first block's layer norm and
+    # its query/key/value projection are computed once per model on a table
+    # of 1 + 4 * n_positions rows: the classification token, then every
+    # position and code. Samples then gather their rows from this table.
+    identity = parameters["identity.weight"][:, :n_positions]  # (M, n_positions, d_model)
+    genotype = parameters["genotype.weight"]  # (M, N_GENOTYPE_CODES, d_model)
+    table = identity.unsqueeze(2) + genotype.unsqueeze(1)  # (M, n_positions, 4, d_model)
+    table = torch.cat(
+        [parameters["cls"].view(n_models, 1, d_model), table.reshape(n_models, -1, d_model)], dim=1
+    )  # (M, n_rows, d_model), n_rows = 1 + 4 * n_positions
+    n_rows = table.shape[1]
+    positions = torch.arange(n_positions, device=codes.device)
+    rows = 1 + positions * N_GENOTYPE_CODES + codes  # (M, batch, n_positions)
+    rows = torch.cat([rows.new_zeros(n_models, batch, 1), rows], dim=2)  # (M, batch, n_tokens)
+    # Offset each model's rows into its own part of the flattened table.
+    rows = rows + torch.arange(n_models, device=codes.device).view(n_models, 1, 1) * n_rows
+    # The residual stream: only the classification token's row when the
+    # first block is also the last, because only that row is read.
+    if config.n_layers == 1:
+        x = table[:, :1].unsqueeze(1).expand(-1, batch, -1, -1)  # (M, batch, 1, d_model)
+    else:
+        x = F.embedding(rows, table.reshape(-1, d_model))  # (M, batch, n_tokens, d_model)
+    first = "blocks.0."
+    table_qkv = _linear(
+        _layer_norm(
+            table,
+            parameters[first + "attention_norm.weight"],
+            parameters[first + "attention_norm.bias"],
+        ),
+        parameters[first + "qkv.weight"],
+        parameters[first + "qkv.bias"],
+    )  # (M, n_rows, 3 * d_model)
+    # A single block reads only the classification token's query, which is
+    # the same for every sample of a model. On the CPU its attention row is
+    # computed from per-model tables (see _attend_from_tables).
+    tabled_attention = config.n_layers == 1 and codes.device.type == "cpu"
+    if tabled_attention:
+        first_qkv = None
+    elif config.n_layers == 1:
+        # Only keys and values are gathered per sample.
+        first_query = table_qkv[:, :1, :d_model].unsqueeze(1).expand(-1, batch, -1, -1)
+        first_key_value = F.embedding(rows, table_qkv[..., d_model:].reshape(-1, 2 * d_model))
+        first_qkv = (first_query, *first_key_value.split(d_model, dim=-1))
+    else:
+        first_qkv = F.embedding(rows, table_qkv.reshape(-1, 3 * d_model)).split(d_model, dim=-1)
+
     key_mask = torch.cat([variant_mask.new_ones(n_models, 1), variant_mask], dim=1)
     # (M * batch, 1, 1, n_tokens): every query may attend to the real tokens only.
     key_mask = key_mask.view(n_models, 1, 1, 1, n_tokens).expand(-1, batch, -1, -1, -1)
@@ -174,13 +213,26 @@ def forward_stacked(
         def p(name: str, prefix: str = prefix) -> torch.Tensor:
             return parameters[prefix + name]
 
-        hidden = _layer_norm(x, p("attention_norm.weight"), p("attention_norm.bias"))
-        qkv = _linear(hidden, p("qkv.weight"), p("qkv.bias"))  # (M, batch, n_tokens, 3 * d_model)
-        qkv = qkv.view(n_models * batch, n_tokens, 3, n_heads, d_head).permute(2, 0, 3, 1, 4)
-        query, key, value = qkv[0], qkv[1], qkv[2]  # each (M * batch, n_heads, n_tokens, d_head)
-        query = query[:, :, :n_queries]
-        mixed, weights = attend(query, key, value, key_mask, return_weights=return_weights)
-        mixed = mixed.transpose(1, 2).reshape(n_models, batch, n_queries, d_model)
+        if index == 0 and tabled_attention:
+            mixed, weights = _attend_from_tables(table_qkv, rows, variant_mask, n_heads)
+        else:
+            if index == 0:
+                parts = first_qkv
+            else:
+                hidden = _layer_norm(x, p("attention_norm.weight"), p("attention_norm.bias"))
+                qkv = _linear(hidden, p("qkv.weight"), p("qkv.bias"))
+                # Split along the last dimension, not by indexing a permuted
+                # copy: the backward of one split is one concatenation, while
+                # each index's backward fills a zero tensor of the qkv size.
+                parts = qkv.split(d_model, dim=-1)
+            # parts: query, key, value, each (M, batch, n_tokens or 1, d_model)
+            query, key, value = (
+                part.reshape(n_models * batch, part.shape[2], n_heads, d_head).transpose(1, 2)
+                for part in parts
+            )  # each (M * batch, n_heads, n_tokens or 1, d_head)
+            query = query[:, :, :n_queries]
+            mixed, weights = attend(query, key, value, key_mask, return_weights=return_weights)
+            mixed = mixed.transpose(1, 2).reshape(n_models, batch, n_queries, d_model)
         x = x[:, :, :n_queries] + _linear(mixed, p("projection.weight"), p("projection.bias"))
         hidden = _layer_norm(x, p("mlp_norm.weight"), p("mlp_norm.bias"))
         hidden = F.gelu(_linear(hidden, p("mlp_in.weight"), p("mlp_in.bias")))
@@ -195,6 +247,57 @@ def forward_stacked(
     if return_weights:
         return logits, all_weights
     return logits  # (M, batch)
+
+
+def _attend_from_tables(
+    table_qkv: torch.Tensor, rows: torch.Tensor, variant_mask: torch.Tensor, n_heads: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Compute the classification token's attention row of a single-block model explicitly.
+
+    The query is the classification token's row of ``table_qkv`` and each
+    key depends only on a token's position and genotype code, so the scores
+    are computed once per model on the table and gathered per sample.
+
+    NOTE: this replaces scaled_dot_product_attention on the CPU only. With
+    one query over at most 13 tokens, PyTorch 2.13's CPU SDPA kernel spent
+    about twice the time of this path in forward and backward (see the
+    attention benchmark in docs/benchmarks.md); on cuda SDPA is kept.
+
+    Parameters
+    ----------
+    table_qkv : torch.Tensor, float, shape (M, n_rows, 3 * d_model)
+        Query, key and value of each table row; row 0 is the classification token.
+    rows : torch.Tensor, int64, shape (M, batch, n_tokens)
+        Each token's row in the flattened table (model offsets included).
+    variant_mask : torch.Tensor, bool, shape (M, n_tokens - 1)
+
+    Returns
+    -------
+    mixed : torch.Tensor, float, shape (M, batch, 1, d_model)
+    weights : torch.Tensor, float, shape (M * batch, n_heads, 1, n_tokens)
+    """
+    n_models, n_rows, width = table_qkv.shape
+    d_model = width // 3
+    d_head = d_model // n_heads
+    batch, n_tokens = rows.shape[1:]
+    query = table_qkv[:, 0, :d_model].view(n_models, 1, n_heads, d_head)
+    keys = table_qkv[:, :, d_model : 2 * d_model].view(n_models, n_rows, n_heads, d_head)
+    score_table = (keys * query).sum(dim=-1) / math.sqrt(d_head)  # (M, n_rows, n_heads)
+    # Scores and values share one gather, because a gather's backward costs
+    # about the same per index whatever the row width.
+    score_value_table = torch.cat([score_table, table_qkv[..., 2 * d_model :]], dim=-1)
+    gathered = score_value_table.reshape(-1, n_heads + d_model).index_select(0, rows.reshape(-1))
+    gathered = gathered.view(n_models, batch, n_tokens, n_heads + d_model)
+    scores, values = gathered.split([n_heads, d_model], dim=-1)
+    # scores: (M, batch, n_tokens, n_heads)
+    if not bool(variant_mask.all()):
+        key_mask = torch.cat([variant_mask.new_ones(n_models, 1), variant_mask], dim=1)
+        scores = scores.masked_fill(~key_mask.view(n_models, 1, n_tokens, 1), float("-inf"))
+    weights = torch.softmax(scores, dim=2)
+    values = values.reshape(n_models, batch, n_tokens, n_heads, d_head)
+    mixed = (weights.unsqueeze(-1) * values).sum(dim=2)  # (M, batch, n_heads, d_head)
+    weights = weights.permute(0, 1, 3, 2).reshape(n_models * batch, n_heads, 1, n_tokens)
+    return mixed.reshape(n_models, batch, 1, d_model), weights
 
 
 class AttentionClassifier(nn.Module):

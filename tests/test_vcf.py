@@ -270,21 +270,27 @@ def read_outcome(path, **options):
 
 
 def read_both_paths(monkeypatch, path, **options):
-    """Read ``path`` with and without the diploid fast path; count the blocks each path coded."""
-    fast_path = vcf_module._BlockConverter._convert_diploid
-    n_blocks = Counter()
+    """Read ``path`` with and without the diploid fast path; count the rows and blocks each coded."""
+    plain_rows = vcf_module._BlockConverter._plain_rows
+    n_coded = Counter()
 
-    def counted(self, first, second, out):
-        result = fast_path(self, first, second, out)
-        n_blocks["fast" if result is not None else "table"] += 1
-        return result
+    def counted(targets, low, high):
+        plain = plain_rows(targets, low, high)
+        n_coded["fast rows"] += int(plain.sum())
+        n_coded["table rows"] += int((~plain).sum())
+        n_coded["mixed blocks"] += int(0 < plain.sum() < len(plain))
+        return plain
 
     with monkeypatch.context() as patch:
-        patch.setattr(vcf_module._BlockConverter, "_convert_diploid", counted)
+        patch.setattr(vcf_module._BlockConverter, "_plain_rows", staticmethod(counted))
         fast = read_outcome(path, **options)
-        patch.setattr(vcf_module._BlockConverter, "_convert_diploid", lambda *arguments: None)
+        patch.setattr(
+            vcf_module._BlockConverter,
+            "_plain_rows",
+            staticmethod(lambda targets, low, high: np.zeros(len(targets), dtype=bool)),
+        )
         table = read_outcome(path, **options)
-    return fast, table, n_blocks
+    return fast, table, n_coded
 
 
 def assert_same_outcome(fast, table):
@@ -350,11 +356,14 @@ def write_mixed_vcf(path, n_records, n_samples, seed):
 @pytest.mark.parametrize("haploid", ["missing", "double"])
 def test_fast_path_equals_table_path_on_mixed_calls(tmp_path, monkeypatch, multiallelic, haploid):
     path = write_mixed_vcf(tmp_path / "mixed.vcf", n_records=150, n_samples=30, seed=3)
-    fast, table, n_blocks = read_both_paths(
+    fast, table, n_coded = read_both_paths(
         monkeypatch, path, multiallelic=multiallelic, haploid=haploid, chunk_variants=8
     )
-    # Both paths must have coded some blocks for the comparison to mean anything.
-    assert n_blocks["fast"] > 0 and n_blocks["table"] > 0
+    # Both paths, alone and within one block, must have coded rows for the comparison to mean
+    # anything.
+    assert n_coded["fast rows"] > 0
+    assert n_coded["table rows"] > 0
+    assert n_coded["mixed blocks"] > 0
     assert_same_outcome(fast, table)
     assert fast.counts["half_missing_calls"] > 0
     assert fast.counts["haploid_calls_" + ("doubled" if haploid == "double" else "missing")] > 0

@@ -126,13 +126,31 @@ class _BlockConverter:
         rows = self.n_rows
         first = self.alleles[:rows, 0]
         second = self.alleles[:rows, 1]
-        kind_counts = self._convert_diploid(first, second, out[:rows])
-        if kind_counts is None:
-            kind_counts = self._convert_table(first, second, out[:rows])
+        targets = self.targets[:rows]
+        low = np.minimum(first, second, out=self.low[:rows])
+        high = np.maximum(first, second, out=self.high[:rows])
+        plain = self._plain_rows(targets, low, high)
+        dosages = out[:rows]
+        if plain.all():
+            kind_counts = self._convert_diploid(first, second, low, high, dosages)
+        elif not plain.any():
+            kind_counts = self._convert_table(first, second, targets, dosages)
+        else:
+            # Code the plain rows and the others apart, through copies of each group.
+            plain_index, other_index = np.flatnonzero(plain), np.flatnonzero(~plain)
+            part = np.empty((len(plain_index), self.n_samples), dtype=np.int8)
+            kind_counts = self._convert_diploid(
+                first[plain_index], second[plain_index], low[plain_index], high[plain_index], part
+            )
+            dosages[plain_index] = part
+            part = np.empty((len(other_index), self.n_samples), dtype=np.int8)
+            kind_counts = kind_counts + self._convert_table(
+                first[other_index], second[other_index], targets[other_index], part
+            )
+            dosages[other_index] = part
         for name, value in zip(self.kind_names, kind_counts, strict=True):
             counts[name] += int(value)
 
-        dosages = out[:rows]
         # int32 row sums are exact below 10**9 samples and about twice as fast as int64 ones.
         n_missing = np.less(dosages, 0, out=self.mask[:rows]).sum(axis=1, dtype=np.int32)
         n_called = self.n_samples - n_missing
@@ -144,22 +162,22 @@ class _BlockConverter:
         self.n_rows = 0
         return alt_freq, call_rate
 
-    def _convert_diploid(self, first, second, out) -> np.ndarray | None:
-        """Code a block of biallelic rows whose calls are all diploid (allele codes -1, 0, 1).
+    @staticmethod
+    def _plain_rows(targets, low, high) -> np.ndarray:
+        """Flag the rows that :meth:`_convert_diploid` can code: ALT allele 1, allele codes -1 to 1.
 
-        Gives the same dosages and counts as :meth:`_convert_table` on such a
-        block, with a few whole-block operations instead of a table lookup.
-        Returns None, writing nothing, for any other block (one with a split
-        multiallelic row, a haploid or padded call).
+        ``low`` and ``high`` are the smaller and larger allele of each call.
+        Rows with a haploid call (padding -2) or another ALT allele are not plain.
         """
-        rows = self.n_rows
-        if self.targets[:rows].max() != 1:
-            return None
-        low = np.minimum(first, second, out=self.low[:rows])
-        high = np.maximum(first, second, out=self.high[:rows])
-        if low.min() < -1 or high.max() > 1:
-            return None
-        mask = self.mask[:rows]
+        return (targets == 1) & (low.min(axis=1) >= -1) & (high.max(axis=1) <= 1)
+
+    def _convert_diploid(self, first, second, low, high, out) -> np.ndarray:
+        """Code plain rows (biallelic, diploid calls only) with a few whole-array operations.
+
+        Gives the same dosages and counts as :meth:`_convert_table` on such
+        rows. Overwrites ``low`` and ``high``.
+        """
+        mask = self.mask[: len(first)]
         n_missing = int(np.count_nonzero(np.less(low, 0, out=mask)))
         n_both_missing = int(np.count_nonzero(np.less(high, 0, out=mask)))
         total = np.add(first, second, out=high)
@@ -172,11 +190,10 @@ class _BlockConverter:
         }
         return np.array([by_kind.get(name, 0) for name in self.kind_names])
 
-    def _convert_table(self, first, second, out) -> np.ndarray:
-        """Code any block through the lookup table over pairs of allele categories."""
-        targets = self.targets[: self.n_rows]
+    def _convert_table(self, first, second, targets, out) -> np.ndarray:
+        """Code any rows through the lookup table over pairs of allele categories."""
         if targets.max() == 1 and first.max() <= 1 and second.max() <= 1:
-            # Biallelic block: allele codes -2, -1, 0, 1 are the categories shifted by 2.
+            # Biallelic rows: allele codes -2, -1, 0, 1 are the categories shifted by 2.
             codes = (first + 2) * _N_CATEGORIES + (second + 2)
         else:
             target = targets[:, None]

@@ -1,11 +1,11 @@
 """Recovery benchmark of fcsnet and its peers on GAMETES genotype tables.
 
-For every table and method the harness writes one row: which predictive
-variants the method reported, whether each planted group landed in its own
-community with no noise variant (community methods), the adjusted Rand index
-of the case subtypes against the simulated subgroups (heterogeneity files),
-the interaction rank of each planted pair and triple, wall time and peak
-memory.
+For every table and method the harness writes one row. The row lists the
+predictive variants the method reported and, for community methods, whether
+each planted group landed in its own community with no noise variant. It
+also gives the adjusted Rand index of the case subtypes against the
+simulated subgroups (heterogeneity files), the interaction rank of each
+planted pair and triple, wall time and peak memory.
 
 Methods (``--methods``):
 
@@ -75,8 +75,8 @@ HARNESS_QC = {"min_variant_call_rate": 0.0, "min_sample_call_rate": 0.0}
 # The original method at a reduced budget: size limits 2, 4, 6 with 10 runs
 # each, population 60, 20 generations, tournament 6, crossover 0.8,
 # mutation 0.2, no elitism. The original used size limits 1-10 with 75 runs
-# each, population 100 and 30 generations; with the decision-tree fitness
-# even this budget takes minutes per 20-SNP file.
+# each, population 100 and 30 generations. With the decision-tree fitness
+# even the reduced budget takes minutes per 20-SNP file.
 # fcsnet's own crossover and mutation operators replace the original's
 # tail-swap crossover and bit-flip mutation.
 FAITHFUL_OVERRIDES = {
@@ -101,8 +101,8 @@ FAITHFUL_OVERRIDES = {
         "subsets": "best",
         "min_selections": 1,
         "weighting": "count",
-        # fdr 1.0 keeps every candidate edge (every q-value is at most 1);
-        # the hypergeometric null is the cheapest way to fill the columns.
+        # fdr 1.0 keeps every candidate edge because every q-value is at
+        # most 1. The hypergeometric null is the cheapest way to fill the columns.
         "fdr": 1.0,
         "null_model": "hypergeometric",
     },
@@ -163,20 +163,20 @@ OUTPUT_COLUMNS = [
 
 
 def list_tables(paths: list[str]) -> list[Path]:
-    """Expand folders into their genotype tables (sorted) and keep files as given."""
+    """Expand folders into their genotype tables (sorted), keep files as given, drop repeats."""
     tables = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.name.endswith(TABLE_SUFFIXES))
             if not found:
-                raise SystemExit(f"error: folder {path} holds no genotype table ({TABLE_SUFFIXES})")
+                raise SystemExit(f"error: folder {path} contains no genotype table ({TABLE_SUFFIXES})")
             tables.extend(found)
         elif path.is_file():
             tables.append(path)
         else:
             raise SystemExit(f"error: input {path} not found")
-    return tables
+    return list(dict.fromkeys(tables))
 
 
 def truth_groups(variant_ids: list[str]) -> dict[str, list[str]]:
@@ -266,6 +266,8 @@ def run_fcsnet(store, groups, subgroups, overrides: dict, seed: int) -> dict:
             zip(communities["variant_id"].astype(str), communities["community"], strict=True)
         ),
         "ari": np.nan,
+        "note": "stage seconds "
+        + ", ".join(f"{stage} {value:.1f}" for stage, value in result.seconds.items()),
     }
     if result.agreement is not None:
         ari = result.agreement.loc[result.agreement["measure"] == "subtype_ari", "value"]
@@ -332,8 +334,8 @@ def run_gaopt(store, seed: int) -> dict:
     from sklearn_genetic import GAFeatureSelectionCV
 
     # NOTE: GAFeatureSelectionCV (0.12) takes no random_state and draws from
-    # the global random and numpy generators; this worker process is used
-    # for this one run only, so seeding them here touches nothing else.
+    # the global random and numpy generators. This worker process makes only
+    # this one run, so seeding them here touches nothing else.
     random.seed(seed)
     np.random.seed(seed % 2**32)
     settings = dict(GAOPT_SETTINGS)
@@ -350,7 +352,7 @@ def run_gaopt(store, seed: int) -> dict:
     return {"found": selected, "note": f"selected {len(selected)}"}
 
 
-def run_plink(store, groups, workdir: Path) -> dict:
+def run_plink(store, groups, workdir: Path, threads: int) -> dict:
     """Rank all variant pairs with ``plink1.9 --epistasis`` (``--fast-epistasis`` above 1,000 SNPs)."""
     from bed_reader import to_bed
 
@@ -374,17 +376,19 @@ def run_plink(store, groups, workdir: Path) -> dict:
         },
     )
     n_pairs = len(variant_ids) * (len(variant_ids) - 1) // 2
-    # --epi1 1 reports every pair; above a million pairs only p < 1e-4 are
-    # written, so the output stays small and unreported pairs rank after them.
+    # --epi1 1 reports every pair. Above a million pairs only p < 1e-4 is
+    # written to keep the output small, so an unreported pair has no rank.
     mode = "--epistasis" if len(variant_ids) <= 1000 else "--fast-epistasis"
     threshold = "1" if n_pairs <= 1_000_000 else "0.0001"
     command = [
         executable, "--bfile", str(prefix), mode, "--epi1", threshold, "--allow-no-sex",
-        "--threads", "1", "--memory", "2000", "--out", str(prefix),
+        "--threads", str(threads), "--memory", "2000", "--out", str(prefix),
     ]
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
-        raise RuntimeError(f"plink failed ({completed.returncode}): {completed.stdout[-500:]}")
+        raise RuntimeError(
+            f"plink1.9 failed with exit status {completed.returncode}: {completed.stdout[-500:]}"
+        )
     output = prefix.with_suffix(".epi.cc")
     table = pd.read_csv(output, sep=r"\s+")
     table = table.sort_values(["P", "STAT"], ascending=[True, False], kind="stable")
@@ -392,8 +396,10 @@ def run_plink(store, groups, workdir: Path) -> dict:
         frozenset((str(a), str(b))) for a, b in zip(table["SNP1"], table["SNP2"], strict=True)
     ]
     pair_ranks = rank_groups(groups, ranked, order=2)
-    n_top = max(1, sum(len(members) for members in groups.values()) // 2)
-    found = sorted({variant for pair in ranked[:n_top] for variant in pair})
+    # A variant counts as found when it is in one of the top g pairs, g the
+    # number of planted pairs; without planted pairs plink finds nothing.
+    n_top = sum(len(members) == 2 for members in groups.values())
+    found = sorted({variant for pair in ranked[:n_top] for variant in pair}) if n_top else None
     return {
         "found": found,
         "pair_ranks": pair_ranks,
@@ -419,7 +425,7 @@ def measure(path: Path, method: str, options: dict) -> dict:
         measures = run_gaopt(store, options["seed"])
     elif method == "plink":
         with tempfile.TemporaryDirectory(prefix="fcsnet-plink-") as workdir:
-            measures = run_plink(store, groups, Path(workdir))
+            measures = run_plink(store, groups, Path(workdir), options.get("threads", 1))
     else:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     seconds = time.perf_counter() - start
@@ -434,17 +440,20 @@ def measure(path: Path, method: str, options: dict) -> dict:
 def summarize_measures(groups: dict, variant_ids: set, measures: dict, has_subgroups: bool) -> dict:
     """Turn a method's raw measures into the recovery columns of the output."""
     predictive = [variant for members in groups.values() for variant in members]
-    found = [variant for variant in predictive if variant in set(measures.get("found", []))]
+    reported = measures.get("found")
+    found = [variant for variant in predictive if variant in set(reported or [])]
     communities = measures.get("communities")
     multi = {name: members for name, members in groups.items() if len(members) > 1}
     groups_found = sum(set(members) <= set(found) for members in multi.values())
+    # A method that reports no variant set for this file (plink without a
+    # planted pair) gets NA rather than a miss.
     row = {
         "n_predictive": len(predictive),
-        "n_found": len(found),
+        "n_found": len(found) if reported is not None else None,
         "found": ",".join(found),
-        "all_found": len(found) == len(predictive),
+        "all_found": len(found) == len(predictive) if reported is not None else None,
         "n_groups": len(multi),
-        "n_groups_found": groups_found,
+        "n_groups_found": groups_found if reported is not None else None,
         "n_groups_clean": pd.NA,
         "groups_clean": "",
         "subtype_ari": measures.get("ari", np.nan) if has_subgroups else np.nan,
@@ -525,17 +534,20 @@ def run_main(args: argparse.Namespace) -> None:
         raise SystemExit(f"error: unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
     fcsnet_overrides = json.loads(args.fcsnet_overrides) if args.fcsnet_overrides else {}
     faithful = merge_overrides(FAITHFUL_OVERRIDES, json.loads(args.faithful_overrides or "{}"))
-    qc = default_config({"qc": HARNESS_QC})["qc"]
+    qc_overrides = merge_overrides(HARNESS_QC, json.loads(args.qc_overrides or "{}"))
+    qc = default_config({"qc": qc_overrides})["qc"]
     options = {
         "seed": args.seed,
         "qc": qc,
         "fcsnet_overrides": fcsnet_overrides,
         "faithful": faithful,
+        "threads": args.threads,
     }
     tables = list_tables(args.inputs)
     rows = []
     if args.append and Path(args.output).exists():
-        rows = pd.read_csv(args.output, sep="\t", keep_default_na=False).to_dict("records")
+        previous = pd.read_csv(args.output, sep="\t", na_values=["NA"], keep_default_na=False)
+        rows = previous.astype(object).where(previous.notna(), None).to_dict("records")
     done = {(str(row["file"]), str(row["method"])) for row in rows}
     logger.info("%d tables x %d methods -> %s", len(tables), len(methods), args.output)
     for path in tables:
@@ -544,6 +556,7 @@ def run_main(args: argparse.Namespace) -> None:
                 continue
             row = run_worker(path, method, options, args.timeout)
             rows.append(row)
+            done.add((path.name, method))
             logger.info(
                 "%s %s: %s, found %s/%s, clean %s, pair rank %s, triple rank %s, %.1f s",
                 path.name, method, row["status"], row.get("n_found"), row.get("n_predictive"),
@@ -567,7 +580,7 @@ def output_table(rows: list[dict]) -> pd.DataFrame:
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
     for column in BOOLEAN_COLUMNS:
         values = table[column].map(
-            lambda value: pd.NA if value is None or value == "" or pd.isna(value)
+            lambda value: pd.NA if value is None or str(value) in ("", "NA") or pd.isna(value)
             else str(value).lower() == "true"
         )
         table[column] = values.astype("boolean")
@@ -596,7 +609,16 @@ def run_worker(path: Path, method: str, options: dict, timeout: float) -> dict:
         sys.executable, str(Path(__file__).resolve()), "worker",
         "--file", str(path), "--method", method, "--options", json.dumps(options),
     ]
-    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    # One thread per method keeps the methods comparable, and torch's
+    # default of one thread per core is many times slower on a busy machine.
+    threads = str(options["threads"])
+    environment = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+    }
     try:
         completed = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, env=environment
@@ -631,10 +653,21 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         help='JSON config overrides of the fcsnet method, e.g. \'{"ga": {"n_runs": 20}}\'',
     )
     run.add_argument(
+        "--qc-overrides",
+        default="",
+        help='JSON keys of the qc config section applied before every method, e.g. \'{"hwe_min_p": 0}\'',
+    )
+    run.add_argument(
         "--faithful-overrides", default="", help="JSON merged over the faithful configuration"
     )
     run.add_argument(
         "--timeout", type=float, default=1800.0, help="seconds one (file, method) may run"
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads of each method (OMP/MKL/OpenBLAS, torch, plink --threads); default 1",
     )
     run.add_argument(
         "--append",

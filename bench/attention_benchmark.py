@@ -13,9 +13,13 @@ Measures, in one run on this machine:
    (one batched call for the whole population) against the ``cells``
    evaluator, both with 5 folds, as subsets per second and a ratio.
 
+Each training time is the best of ``--repeats`` runs, so that bursts of load
+from other processes on a shared machine count less.
+
 Usage::
 
-    .venv/bin/python bench/attention_benchmark.py [--threads 1] [--epochs 10] [--models-per-chunk 16]
+    .venv/bin/python bench/attention_benchmark.py [--threads 1] [--epochs 10] [--repeats 3]
+        [--models-per-chunk 16] [--n-layers 1 --d-model 32 --n-heads 4]
 
 Prints a table and one JSON line with every figure.
 """
@@ -63,7 +67,22 @@ def random_subsets(n_variants: int, n_subsets: int, sizes: tuple[int, int], seed
     ]
 
 
-def time_training(dosages, status, subsets, seeds, model_config, training_config):
+def time_training(dosages, status, subsets, seeds, model_config, training_config, repeats):
+    """Return the best batched and loop seconds of ``repeats`` runs and the largest logit difference."""
+    batched_seconds, loop_seconds = [], []
+    for _ in range(repeats):
+        batched, alone, seconds = time_training_once(
+            dosages, status, subsets, seeds, model_config, training_config
+        )
+        batched_seconds.append(seconds[0])
+        loop_seconds.append(seconds[1])
+    batched_logits = batched.predict_logits(dosages)
+    loop_logits = np.stack([model.predict_logits(dosages)[0] for model in alone])
+    difference = float(np.abs(batched_logits - loop_logits).max())
+    return min(batched_seconds), min(loop_seconds), difference
+
+
+def time_training_once(dosages, status, subsets, seeds, model_config, training_config):
     training_mask = np.arange(dosages.shape[1]) % 4 != 0
     start = time.perf_counter()
     batched = train_models(
@@ -93,17 +112,20 @@ def time_training(dosages, status, subsets, seeds, model_config, training_config
         for subset, seed in zip(subsets, seeds, strict=True)
     ]
     loop_seconds = time.perf_counter() - start
-
-    batched_logits = batched.predict_logits(dosages)
-    loop_logits = np.stack([model.predict_logits(dosages)[0] for model in alone])
-    return batched_seconds, loop_seconds, float(np.abs(batched_logits - loop_logits).max())
+    return batched, alone, (batched_seconds, loop_seconds)
 
 
-def time_fitness(dosages, status, subsets, epochs):
+def time_fitness(dosages, status, subsets, epochs, model_config):
     from fcsnet.ga.fitness import make_evaluator
 
     figures = {}
-    for name, options in (("cells", {}), ("attention", {"max_epochs": epochs})):
+    attention_options = {
+        "max_epochs": epochs,
+        "d_model": model_config.d_model,
+        "n_heads": model_config.n_heads,
+        "n_layers": model_config.n_layers,
+    }
+    for name, options in (("cells", {}), ("attention", attention_options)):
         evaluator = make_evaluator(name, dosages, status, n_folds=5, seed=0, **options)
         start = time.perf_counter()
         fitness = evaluator.evaluate(subsets)
@@ -122,13 +144,23 @@ def main() -> None:
         "--models-per-chunk", type=int, default=16, help="models trained together (TrainingConfig)"
     )
     parser.add_argument("--data", type=Path, default=DATA_FILE, help="GAMETES file to train on")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="training runs; the best time of each side counts"
+    )
+    defaults = ModelConfig()
+    parser.add_argument("--n-layers", type=int, default=defaults.n_layers, help="model blocks")
+    parser.add_argument("--d-model", type=int, default=defaults.d_model, help="token width")
+    parser.add_argument("--n-heads", type=int, default=defaults.n_heads, help="attention heads")
     arguments = parser.parse_args()
 
     torch.set_num_threads(arguments.threads)
     dosages, status = load_cohort(arguments.data)
     subsets = random_subsets(dosages.shape[0], arguments.models, (2, 12), seed=1)
     seeds = model_seeds(0, len(subsets))
-    model_config = ModelConfig()
+    model_config = ModelConfig(
+        d_model=arguments.d_model, n_heads=arguments.n_heads, n_layers=arguments.n_layers
+    )
+    load_before = os.getloadavg()[0]
     training_config = TrainingConfig(
         max_epochs=arguments.epochs,
         patience=arguments.epochs + 1,
@@ -137,14 +169,19 @@ def main() -> None:
         device="cpu",
     )
     batched_seconds, loop_seconds, max_difference = time_training(
-        dosages, status, subsets, seeds, model_config, training_config
+        dosages, status, subsets, seeds, model_config, training_config, arguments.repeats
     )
-    fitness = time_fitness(dosages, status, subsets, arguments.epochs)
+    load_after = os.getloadavg()[0]
+    fitness = time_fitness(dosages, status, subsets, arguments.epochs, model_config)
 
     n_models = len(subsets)
     figures = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"{arguments.threads} threads",
+        "load_average_1min": [round(load_before, 2), round(load_after, 2)],
+        "model": f"d_model {model_config.d_model}, {model_config.n_heads} heads, "
+        f"{model_config.n_layers} blocks",
+        "repeats": arguments.repeats,
         "n_models": n_models,
         "n_samples": int(dosages.shape[1]),
         "epochs": arguments.epochs,
@@ -162,6 +199,8 @@ def main() -> None:
         "attention_mean_fitness": round(fitness["attention"][1], 4),
     }
     print(f"machine: {figures['machine']}")
+    print(f"1-minute load average before and after training: {figures['load_average_1min']}")
+    print(f"model: {figures['model']}; best of {arguments.repeats} training runs")
     print(f"training {n_models} models, {arguments.epochs} epochs, {dosages.shape[1]} samples:")
     print(
         f"  batched  {batched_seconds:8.2f} s  {figures['batched_models_per_second']:8.2f} models/s"

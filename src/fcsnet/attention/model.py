@@ -7,7 +7,9 @@ tokens, and a logistic head reads the classification token. Attention runs
 through :func:`torch.nn.functional.scaled_dot_product_attention`, so that
 PyTorch can pick a fused kernel (FlashAttention or memory-efficient attention)
 on a GPU; :func:`attend` also has an explicit softmax path that returns the
-attention weights for inspection.
+attention weights for inspection. A single-block model on the CPU computes
+its one attention row explicitly from per-model tables instead, because
+that measured faster than SDPA for one query over a few tokens.
 
 :func:`forward_stacked` runs M independent models at once from parameters
 stacked along a leading model dimension (batched matrix products), which is

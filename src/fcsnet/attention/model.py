@@ -191,6 +191,7 @@ def forward_stacked(
         first_qkv = None
     elif config.n_layers == 1:
         # Only keys and values are gathered per sample.
+        # NOTE: this branch runs only on cuda, which no test covers.
         first_query = table_qkv[:, :1, :d_model].unsqueeze(1).expand(-1, batch, -1, -1)
         first_key_value = F.embedding(rows, table_qkv[..., d_model:].reshape(-1, 2 * d_model))
         first_qkv = (first_query, *first_key_value.split(d_model, dim=-1))

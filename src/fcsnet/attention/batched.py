@@ -539,6 +539,14 @@ def _train_chunk(
         keep = torch.as_tensor(improved, device=device).view(n_models, 1)
         best = torch.where(keep, flat.detach(), best)
         stopped |= epoch - best_epoch >= training_config.patience
+        if epoch % 10 == 0 or stopped.all():
+            logger.info(
+                "epoch %d: %d of %d models still training; median validation loss %.4f",
+                epoch,
+                int((~stopped).sum()),
+                n_models,
+                float(np.median(loss)),
+            )
         if stopped.all():
             break
 

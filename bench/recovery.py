@@ -25,8 +25,15 @@ Methods (``--methods``):
     population and generations capped (see :data:`GAOPT_SETTINGS`); a
     variant counts as found when the selected set contains it.
 ``plink``
-    ``plink1.9 --epistasis`` (logistic regression with an interaction term)
-    on a .bed/.bim/.fam copy of the table; pairs ranked by p-value.
+    ``plink1.9 --epistasis`` (logistic regression with an interaction term,
+    ``--fast-epistasis`` above 1,000 SNPs) on a .bed/.bim/.fam copy of the
+    table; pairs ranked by p-value. A variant counts as found when it is in
+    one of the top g pairs, g the number of planted pairs.
+
+Rows are shuffled with ``--seed`` before anything else, because GAMETES
+files are sorted by class and subgroup. Every method then gets the same QC'd
+genotypes (schema defaults with the call-rate filters off, see
+:data:`HARNESS_QC`) and runs on ``--threads`` threads (default 1).
 
 Every (file, method) runs in its own Python subprocess, so the reported peak
 resident memory (``ru_maxrss`` of that process and of its children, such as

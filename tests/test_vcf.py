@@ -367,3 +367,28 @@ def test_fast_path_equals_table_path_on_mixed_calls(tmp_path, monkeypatch, multi
     assert_same_outcome(fast, table)
     assert fast.counts["half_missing_calls"] > 0
     assert fast.counts["haploid_calls_" + ("doubled" if haploid == "double" else "missing")] > 0
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "last"),
+    [
+        ("1\tnotanumber\tx\tA\tG\t.\tPASS\t.\tGT\t0/1\t0/0", "1:20"),
+        ("1\t30\tx\tA\tG\t.\tPASS\t.\tGT\t0/1", "1:20"),
+    ],
+    ids=["non-numeric-pos", "missing-sample-column"],
+)
+def test_malformed_record_names_file_and_last_record(tmp_path, bad_line, last):
+    path = write_vcf(
+        tmp_path / "bad.vcf", ["a", "b"], [(10, "r1", ["0/1", "0/0"]), (20, "r2", ["1/1", "0/1"])]
+    )
+    path.write_text(path.read_text() + bad_line + "\n")
+    with pytest.raises(InputError, match=rf"{path}.*after {last}.*bcftools view"):
+        read_vcf(path)
+
+
+def test_truncated_bgzip_names_last_record(shared_data, tmp_path):
+    data = (shared_data / "vcf" / "test.vcf.gz").read_bytes()
+    path = tmp_path / "cut.vcf.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"cut\.vcf\.gz is malformed or truncated.*after \S+:\d+"):
+        read_vcf(path)

@@ -250,6 +250,30 @@ def _open_vcf(path, region, threads, samples=None):
     return vcf, itertools.chain([] if first is None else [first], records)
 
 
+def _checked_records(records, path):
+    """Yield the records, turning htslib's parse failure into an InputError.
+
+    The error names the last record read successfully (chrom:pos).
+    """
+    last = None
+    while True:
+        try:
+            variant = next(records)
+        except StopIteration:
+            return
+        except Exception as error:  # cyvcf2 raises a plain Exception for a malformed record
+            where = "the first record" if last is None else f"the record after {last}"
+            raise InputError(
+                f"VCF {path} is malformed or truncated: htslib could not parse {where} "
+                f"(the last record read successfully; {error}). Check the file with "
+                f"'bcftools view {path} > /dev/null', which prints htslib's reason (e.g. a "
+                "non-numeric POS, fewer sample columns than the header, or a cut-off .gz), and "
+                "fix or regenerate it"
+            ) from error
+        last = f"{variant.CHROM}:{variant.POS}"
+        yield variant
+
+
 def _categories(alleles: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Map allele indices to the categories _END ... _OTHER for the row's ALT allele ``target``."""
     return np.where(
@@ -349,7 +373,7 @@ def read_vcf(
     ids, chroms, positions, refs, alt_column = (columns[name] for name in columns)
     n_read = n_symbolic = 0
     try:
-        for variant in records:
+        for variant in _checked_records(records, path):
             n_read += 1
             if not n_read % 100_000:
                 logger.info("read %d records of %s", n_read, path)

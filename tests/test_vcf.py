@@ -392,3 +392,41 @@ def test_truncated_bgzip_names_last_record(shared_data, tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match=r"cut\.vcf\.gz is malformed or truncated.*after \S+:\d+"):
         read_vcf(path)
+
+
+def test_garbage_line_counted_as_unknown_contig_and_warned(tmp_path, caplog):
+    path = write_vcf(
+        tmp_path / "garbage.vcf",
+        ["a", "b"],
+        [(10, "r1", ["0/1", "0/0"]), (20, "r2", ["1/1", "0/1"])],
+    )
+    lines = path.read_text().splitlines()
+    lines.insert(lines.index(next(x for x in lines if x.startswith("#CHROM"))) + 1, "stray text")
+    path.write_text("\n".join(lines) + "\n")
+    with caplog.at_level("WARNING", logger="fcsnet.io.vcf"):
+        raw = read_vcf(path)
+    assert raw.counts["records_unknown_contig_skipped"] == 1
+    assert raw.variants["variant_id"].tolist() == ["r1", "r2"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("records_unknown_contig_skipped 1" in message for message in warnings)
+
+
+def test_truncated_record_without_gt_warned(tmp_path, caplog):
+    path = write_vcf(
+        tmp_path / "cut.vcf", ["a", "b"], [(10, "r1", ["0/1", "0/0"]), (20, "r2", ["1/1", "0/1"])]
+    )
+    path.write_text(path.read_text() + "1\t30\tr3\tA\tG\t.\tPASS\tAC=1\n")
+    with caplog.at_level("WARNING", logger="fcsnet.io.vcf"):
+        raw = read_vcf(path)
+    assert raw.counts["records_without_gt_skipped"] == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("records_without_gt_skipped 1" in message for message in warnings)
+
+
+def test_reference_only_sites_kept_and_warned_as_possibly_legitimate(shared_data, caplog):
+    with caplog.at_level("WARNING", logger="fcsnet.io.vcf"):
+        raw = read_vcf(shared_data / "vcf" / "multi-contig.vcf.gz")
+    assert raw.counts["records_without_alt_skipped"] == 2
+    assert raw.counts["records_unknown_contig_skipped"] == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("legitimate reference-only site" in message for message in warnings)

@@ -17,7 +17,10 @@ Coding rules, applied to every call and counted in ``RawGenotypes.counts``:
 - A call with more than two alleles (e.g. the triploid ``0/1/.``) is set
   missing and counted.
 - A record without a GT field is skipped and counted. A record whose ALT is
-  ``.`` (a reference-only site) is skipped and counted.
+  ``.`` (a reference-only site) is skipped and counted. When the header
+  declares contigs, a record on an undeclared contig (typically a stray or
+  cut-off line) is skipped and counted. These skips are logged as a
+  WARNING, since they also reveal a truncated file or a garbage line.
 - Symbolic and structural alleles (``<DEL>``, ``<*:DEL>``, ``*``, breakend
   notation) are skipped and counted per allele. A call that carries a
   skipped allele is missing in the records kept from the same site.
@@ -48,6 +51,13 @@ from fcsnet.io import RawGenotypes, make_unique_ids
 logger = logging.getLogger(__name__)
 
 MULTIALLELIC_MODES = ("split", "skip")
+# Counters of records skipped because they lack what every record needs (or
+# could be a broken line); logged as a warning.
+MALFORMED_COUNTS = (
+    "records_without_gt_skipped",
+    "records_without_alt_skipped",
+    "records_unknown_contig_skipped",
+)
 HAPLOID_MODES = ("missing", "double")
 
 # Allele categories of one genotype allele in the row of ALT allele k.
@@ -250,6 +260,15 @@ def _open_vcf(path, region, threads, samples=None):
     return vcf, itertools.chain([] if first is None else [first], records)
 
 
+def _declared_contigs(vcf) -> set[str]:
+    """Return the contig IDs declared by ``##contig`` header lines (empty when none are)."""
+    contigs = set()
+    for line in vcf.raw_header.splitlines():
+        if line.startswith("##contig=<ID="):
+            contigs.add(line[len("##contig=<ID=") :].split(",", 1)[0].rstrip(">"))
+    return contigs
+
+
 def _checked_records(records, path):
     """Yield the records, turning htslib's parse failure into an InputError.
 
@@ -371,12 +390,17 @@ def read_vcf(
         call_rates.append(call_rate)
 
     ids, chroms, positions, refs, alt_column = (columns[name] for name in columns)
+    declared_contigs = _declared_contigs(vcf)
     n_read = n_symbolic = 0
     try:
         for variant in _checked_records(records, path):
             n_read += 1
             if not n_read % 100_000:
                 logger.info("read %d records of %s", n_read, path)
+            if declared_contigs and variant.CHROM not in declared_contigs:
+                # A garbage line or a cut-off record parses as a record on an unknown contig.
+                counts["records_unknown_contig_skipped"] += 1
+                continue
             alts = variant.ALT
             if len(alts) == 1:
                 # The common biallelic record, without the list building of the general case.
@@ -538,6 +562,25 @@ def _log_counts(path, counts: Counter) -> None:
     for name in sorted(counts):
         if name not in ("records_read", "variants_written") and counts[name]:
             logger.info("%s: %s = %d", path, name, counts[name])
+    malformed = {name: counts[name] for name in MALFORMED_COUNTS if counts[name]}
+    if malformed:
+        details = ", ".join(f"{name} {value}" for name, value in malformed.items())
+        note = ""
+        if counts["records_without_alt_skipped"]:
+            note = (
+                "; a record with ALT '.' is either a legitimate reference-only site or a "
+                "broken line"
+            )
+        logger.warning(
+            "%s: skipped %d records without GT, without ALT or on an undeclared contig (%s)%s. "
+            "A truncated file or a stray line after the header "
+            "shows up here; check the file with 'bcftools view %s > /dev/null'",
+            path,
+            sum(malformed.values()),
+            details,
+            note,
+            path,
+        )
     if counts["haploid_calls_doubled"]:
         logger.warning(
             "%s: %d haploid calls coded as dosage 0/2 (ingest.haploid = 'double')",

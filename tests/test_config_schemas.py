@@ -1,6 +1,10 @@
 """Schema completeness and the defaults read from the schemas."""
 
+import subprocess
+
+import pytest
 import yaml
+from example_workflow import SNAKEMAKE
 
 from fcsnet.config import SECTIONS, default_config, load_schema
 
@@ -42,3 +46,48 @@ def test_default_config_keeps_example_valid(repository):
     merged = default_config(overrides)
     assert merged["ga"]["n_runs"] >= 1
     assert merged["scan"]["enabled"] in (True, False)
+
+
+def _objects_without_closed_keys(schema, prefix=""):
+    open_objects = []
+    if "properties" in schema and schema.get("additionalProperties") is not False:
+        open_objects.append(prefix or "(top level)")
+    for key, prop in schema.get("properties", {}).items():
+        open_objects += _objects_without_closed_keys(prop, f"{prefix}{key}.")
+    return open_objects
+
+
+def test_misspelt_keys_rejected_by_schemas():
+    for section in (*SECTIONS, "config", "simulation", "cohorts"):
+        schema = load_schema(section)
+        assert _objects_without_closed_keys(schema) == [], section
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"ga": {"n_run": 6}}, "invalid config section 'ga': Additional properties"),
+        ({"ga": {"crossover_rate": 2}}, "key 'crossover_rate': 2 is greater than the maximum of 1"),
+        ({"seed": -1}, "key 'seed': -1 is less than the minimum of 0"),
+    ],
+)
+def test_invalid_config_named_in_short_message(repository, tmp_path, settings, expected):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump(settings))
+    command = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(repository / "workflow" / "Snakefile"),
+        "--directory",
+        str(repository),
+        "--configfile",
+        str(repository / "config" / "config.yaml"),
+        str(extra),
+        "--dry-run",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert expected in output
+    assert "config/README.md" in output
+    assert "Failed validating" not in output

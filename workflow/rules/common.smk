@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 import pandas as pd
+from jsonschema.exceptions import ValidationError
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -13,10 +15,35 @@ min_version("9.0")
 os.environ.setdefault("FCSNET_REPOSITORY", str(Path(workflow.basedir).parent))
 
 
+def validate_or_explain(data, schema, where):
+    """Validate ``data`` against ``schema``; on failure raise one short message.
+
+    Snakemake's own message prints the whole schema after the error; this one
+    names the offending key (or sheet row and column), the problem and where
+    the allowed values are described.
+    """
+    try:
+        validate(data, schema)
+    except WorkflowError as error:
+        cause = error.__cause__ or error.__context__
+        if not isinstance(cause, ValidationError):
+            raise
+        row = re.search(r"row (\d+)", str(error.args[0]))
+        location = ".".join(str(part) for part in cause.absolute_path)
+        if row:
+            where = f"{where}, data row {int(row.group(1)) + 1}"
+        if location:
+            where = f"{where}: key {location!r}"
+        raise WorkflowError(
+            f"invalid {where}: {cause.message}. The keys, allowed values and "
+            "defaults are listed in config/README.md."
+        ) from None
+
+
 # Configuration: the top-level keys first, then one schema per stage, so
 # that each stage's keys are described (with their defaults) beside the
 # stage's name. Validation fills in every default before any rule runs.
-validate(config, "../schemas/config.schema.yaml")
+validate_or_explain(config, "../schemas/config.schema.yaml", "config")
 
 CONFIG_SECTIONS = [
     "ingest",
@@ -33,10 +60,16 @@ CONFIG_SECTIONS = [
 ]
 for section in CONFIG_SECTIONS:
     config.setdefault(section, {})
-    validate(config[section], f"../schemas/{section}.schema.yaml")
+    validate_or_explain(
+        config[section],
+        f"../schemas/{section}.schema.yaml",
+        f"config section {section!r}",
+    )
 
 for name, simulation in config.get("simulations", {}).items():
-    validate(simulation, "../schemas/simulation.schema.yaml")
+    validate_or_explain(
+        simulation, "../schemas/simulation.schema.yaml", f"config 'simulations.{name}'"
+    )
 
 
 # Cohort sheet: one row per cohort, analysed independently.
@@ -51,7 +84,7 @@ def read_cohort_sheet(path):
     sheet = sheet.map(lambda value: value.strip() if isinstance(value, str) else value)
     # Empty cells mean "not given": drop them so that schema defaults apply.
     sheet = sheet.replace({"": None})
-    validate(sheet, "../schemas/cohorts.schema.yaml")
+    validate_or_explain(sheet, "../schemas/cohorts.schema.yaml", f"cohort sheet {path}")
     duplicated = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
     if duplicated:
         raise ValueError(

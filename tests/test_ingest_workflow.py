@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fcsnet.ingest import ingest_cohort
 from fcsnet.io.vcf import read_vcf
 from fcsnet.store import read_store, read_table
 
@@ -141,3 +142,42 @@ def test_bad_phenotype_fails_with_clear_log(repository, shared_data, tmp_path):
     log = (tmp_path / "logs" / "fam6" / "ingest_genotypes.log").read_text()
     assert "is not a case/control status in PLINK coding" in log
     assert not (tmp_path / "results" / "fam6" / "genotypes" / "dosages.npy").exists()
+
+
+def test_case_only_table_drops_controls_with_warning(tmp_path, caplog):
+    path = tmp_path / "mixed.tsv"
+    path.write_text("N0\tN1\tClass\n0\t1\t1\n1\t2\t0\n2\t0\t1\n0\t0\t0\n")
+    with caplog.at_level("WARNING", logger="fcsnet.ingest"):
+        store = ingest_cohort(path, "table", tmp_path / "store", case_only=True)
+    assert store.samples["sample_id"].str.endswith(("row0", "row2")).all()
+    assert store.n_samples == 2
+    assert (store.samples["status"] == 1).all()
+    assert store.dosages[:, 1].tolist() == [2, 0]
+    summary = read_table(tmp_path / "store" / "ingest_summary.tsv").set_index("item")
+    assert summary.loc["case_only_controls_dropped", "count"] == 2
+    assert any("2 controls" in record.getMessage() for record in caplog.records)
+
+
+def test_case_only_plink_drops_fam_controls(shared_data, tmp_path, caplog):
+    source = shared_data / "plink" / "example"
+    for suffix in (".bed", ".bim"):
+        (tmp_path / f"cases{suffix}").write_bytes(Path(f"{source}{suffix}").read_bytes())
+    fam = [line.split() for line in Path(f"{source}.fam").read_text().splitlines()]
+    for index, fields in enumerate(fam):
+        fields[5] = "1" if index % 4 == 0 else "2"
+    (tmp_path / "cases.fam").write_text("\n".join(" ".join(f) for f in fam) + "\n")
+    n_controls = sum(1 for index in range(len(fam)) if index % 4 == 0)
+    with caplog.at_level("WARNING", logger="fcsnet.ingest"):
+        store = ingest_cohort(tmp_path / "cases", "plink", tmp_path / "store", case_only=True)
+    assert store.n_samples == len(fam) - n_controls
+    assert fam[0][1] not in set(store.samples["sample_id"])
+    assert any(f"{n_controls} controls" in record.getMessage() for record in caplog.records)
+
+
+def test_case_only_without_status_keeps_every_sample(shared_data, tmp_path):
+    store = ingest_cohort(
+        shared_data / "plink" / "example", "plink", tmp_path / "store", case_only=True
+    )
+    n_fam = len(Path(f"{shared_data / 'plink' / 'example'}.fam").read_text().splitlines())
+    assert store.n_samples == n_fam
+    assert (store.samples["status"] == 1).all()

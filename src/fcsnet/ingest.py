@@ -141,6 +141,45 @@ def _attach_file_status(
     return keep, samples
 
 
+def _case_only_samples(
+    sample_ids: list[str], table_status, genotypes, genotype_format, counts: Counter
+):
+    """Keep the cases of a case-only file; return the kept indices and the sample table.
+
+    A table's label column or a .fam column 6 that codes a status drops the
+    controls (status 0) with a warning; samples with a missing status stay.
+    Without a status (a VCF, a table without the label column, a .fam of
+    only missing or non-status codes) every sample is a case.
+    """
+    status = table_status
+    if genotype_format == "plink":
+        try:
+            status = read_fam_status(genotypes)
+        except InputError as error:
+            logger.info("case-only %s: .fam column 6 is not used (%s)", genotypes, error)
+            status = None
+    keep = np.arange(len(sample_ids))
+    if status is not None:
+        controls = status == 0
+        counts["case_only_controls_dropped"] = int(controls.sum())
+        if controls.any():
+            logger.warning(
+                "case-only genotypes %s hold %d controls (status 0) among %d samples; the "
+                "controls are dropped and only the cases are kept",
+                genotypes,
+                int(controls.sum()),
+                len(sample_ids),
+            )
+            keep = np.flatnonzero(~controls)
+        if len(keep) == 0:
+            raise InputError(
+                f"case-only genotypes {genotypes} hold no cases: every sample has control "
+                "status. Give a file of cases in the cohort sheet's 'case_only_genotypes' column"
+            )
+    samples = pd.DataFrame({"sample_id": [sample_ids[index] for index in keep], "status": 1})
+    return keep, samples
+
+
 def _has_column(path, column: str) -> bool:
     try:
         header = pd.read_csv(path, sep="\t", nrows=0)
@@ -195,8 +234,12 @@ def ingest_cohort(
         The ``ingest`` config section; missing keys take the defaults of
         ``workflow/schemas/ingest.schema.yaml``.
     case_only : bool
-        Genotypes of cases only: every sample gets status 1, and no
-        phenotype sheet or label is read.
+        Genotypes of cases only: no phenotype sheet is read and every sample
+        kept gets status 1. When the file carries a status (a table's label
+        column, PLINK .fam column 6), its controls are dropped, counted as
+        ``case_only_controls_dropped`` and logged as a WARNING; samples with
+        a missing status are kept. A file without a status (a VCF, a table
+        without the label column) makes every sample a case.
 
     Returns
     -------
@@ -224,8 +267,10 @@ def ingest_cohort(
     if case_only:
         if phenotypes is not None:
             logger.warning("case-only genotypes: ignoring the phenotype sheet %s", phenotypes)
-        keep = np.arange(len(sample_ids))
-        samples = pd.DataFrame({"sample_id": sample_ids, "status": 1})
+        table_status = None if table is None else table.status
+        keep, samples = _case_only_samples(
+            sample_ids, table_status, genotypes, genotype_format, counts
+        )
     elif phenotypes is not None:
         keep, samples = _attach_sheet(sample_ids, phenotypes, phenotype_column, counts)
     else:

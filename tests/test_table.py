@@ -8,7 +8,7 @@ import pytest
 from fcsnet.errors import InputError
 from fcsnet.ingest import ingest_cohort
 from fcsnet.io.table import read_table_genotypes
-from fcsnet.store import read_store
+from fcsnet.store import read_store, read_table
 
 # One file of every GAMETES folder; many_snps with its 100-SNP file to keep
 # the plain-Python reference parse fast.
@@ -108,3 +108,16 @@ def test_case_only_table_without_label(tmp_path):
     assert store.variants["variant_id"].tolist() == ["N0", "N1"]
     assert store.samples["status"].tolist() == [1, 1]
     assert store.dosages.tolist() == [[0, 2], [1, -1]]
+
+
+def test_repeated_column_names_renamed_and_counted(tmp_path, caplog):
+    path = tmp_path / "dup.tsv"
+    path.write_text("N0\tN0\tN1\tN0\tClass\n0\t1\t2\t1\t1\n2\t0\t1\t0\t0\n")
+    with caplog.at_level("WARNING", logger="fcsnet.io.table"):
+        ingest_cohort(path, "table", tmp_path / "store")
+    store = read_store(tmp_path / "store")
+    assert store.variants["variant_id"].tolist() == ["N0", "N0_2", "N1", "N0_3"]
+    assert store.dosages[:, 0].tolist() == [0, 1, 2, 1]
+    summary = read_table(tmp_path / "store" / "ingest_summary.tsv").set_index("item")
+    assert summary.loc["duplicate_variant_ids_renamed", "count"] == 2
+    assert any("2 repeated column names" in record.getMessage() for record in caplog.records)

@@ -6,7 +6,9 @@ a missing call and a label column of case/control status (default
 ``Class``). Tables carry no sample IDs, so each sample is named ``row<i>``
 after its 0-based data row number, which joins results back to the input
 rows. Tables carry no positions either: ``chrom``, ``ref`` and ``alt`` are
-``NA`` and ``pos`` is 0.
+``NA`` and ``pos`` is 0. Repeated column names are renamed like repeated VCF and PLINK
+variant IDs (``_2``, ``_3``, ... appended), counted as
+``duplicate_variant_ids_renamed`` and logged as a warning.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from fcsnet.errors import InputError
-from fcsnet.io import RawGenotypes, summarize_dosages
+from fcsnet.io import RawGenotypes, make_unique_ids, summarize_dosages
 from fcsnet.io.phenotypes import code_status
 
 logger = logging.getLogger(__name__)
@@ -51,10 +53,28 @@ def read_table_genotypes(path: str | Path, label_column: str | None = "Class") -
         or the table has no rows or no SNP columns.
     """
     try:
-        table = pd.read_csv(path, sep="\t", na_values=MISSING_TOKENS, keep_default_na=False)
+        # pandas renames repeated names (N0, N0.1), so the names come from the raw header line.
+        header = pd.read_csv(path, sep="\t", header=None, nrows=1, dtype=str, keep_default_na=False)
+        names = [str(name).strip() for name in header.iloc[0]]
+        names, n_renamed = make_unique_ids(names)
+        table = pd.read_csv(
+            path,
+            sep="\t",
+            header=0,
+            names=names,
+            na_values=MISSING_TOKENS,
+            keep_default_na=False,
+        )
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read genotype table {path}: {error}") from error
-    table.columns = [str(column).strip() for column in table.columns]
+    if n_renamed:
+        logger.warning(
+            "%s: %d repeated column names renamed with _2, _3, ... suffixes (e.g. %s); "
+            "give each SNP a unique name to keep the names of the input",
+            path,
+            n_renamed,
+            next(name for name in names if name not in set(header.iloc[0].str.strip())),
+        )
 
     status = None
     if label_column is not None:
@@ -71,8 +91,6 @@ def read_table_genotypes(path: str | Path, label_column: str | None = "Class") -
         raise InputError(
             f"genotype table {path} has {table.shape[0]} rows and {table.shape[1]} SNP columns"
         )
-    if len(set(table.columns)) != table.shape[1]:
-        raise InputError(f"genotype table {path} repeats column names; SNP names must be unique")
 
     text_columns = [column for column in table.columns if table[column].dtype.kind not in "iuf"]
     if text_columns:
@@ -115,6 +133,7 @@ def read_table_genotypes(path: str | Path, label_column: str | None = "Class") -
             "variants_written": n_variants,
             "missing_calls": n_missing,
             "diploid_calls": dosages.size - n_missing,
+            "duplicate_variant_ids_renamed": n_renamed,
         }
     )
     sample_ids = [f"row{index}" for index in range(n_samples)]

@@ -106,6 +106,8 @@ def test_case_only_table_without_label(tmp_path):
     ingest_cohort(path, "table", tmp_path / "store", case_only=True)
     store = read_store(tmp_path / "store")
     assert store.variants["variant_id"].tolist() == ["N0", "N1"]
+    # Named apart from the main cohort's row0, row1, ...
+    assert store.samples["sample_id"].tolist() == ["case_only_row0", "case_only_row1"]
     assert store.samples["status"].tolist() == [1, 1]
     assert store.dosages.tolist() == [[0, 2], [1, -1]]
 

@@ -34,12 +34,17 @@ N_IDS_LOGGED = 5
 
 
 def read_genotypes(
-    path, genotype_format: str, options: dict, keep: np.ndarray | None = None
+    path,
+    genotype_format: str,
+    options: dict,
+    keep: np.ndarray | None = None,
+    table_sample_prefix: str = "row",
 ) -> RawGenotypes:
     """Read a genotype file of the given format with the ``ingest`` options.
 
     ``keep`` (sample positions in file order, increasing) restricts a VCF or
-    PLINK read to those samples; a table is always read whole.
+    PLINK read to those samples; a table is always read whole, its samples
+    named ``table_sample_prefix`` plus the 0-based data row number.
     """
     if genotype_format == "vcf":
         samples = None
@@ -57,7 +62,9 @@ def read_genotypes(
     if genotype_format == "plink":
         return read_plink(path, sample_index=keep)
     if genotype_format == "table":
-        return read_table_genotypes(path, label_column=options["label_column"])
+        return read_table_genotypes(
+            path, label_column=options["label_column"], sample_prefix=table_sample_prefix
+        )
     raise ConfigError(f"genotype format {genotype_format!r} is not one of {FORMATS}")
 
 
@@ -257,7 +264,9 @@ def ingest_cohort(
         if case_only and not _has_column(genotypes, options["label_column"]):
             # Case-only tables need no label column; every sample is a case.
             options = {**options, "label_column": None}
-        table = read_genotypes(genotypes, genotype_format, options)
+        # Case-only table rows get their own names, apart from the main cohort's row<i>.
+        prefix = "case_only_row" if case_only else "row"
+        table = read_genotypes(genotypes, genotype_format, options, table_sample_prefix=prefix)
         sample_ids = table.sample_ids
     else:
         sample_ids = genotype_sample_ids(genotypes, genotype_format)

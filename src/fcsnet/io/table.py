@@ -5,7 +5,8 @@ column per SNP, with genotypes coded 0/1/2 (minor-allele counts), ``NA`` for
 a missing call and a label column of case/control status (default
 ``Class``). Tables carry no sample IDs, so each sample is named ``row<i>``
 after its 0-based data row number, which joins results back to the input
-rows. Tables carry no positions either: ``chrom``, ``ref`` and ``alt`` are
+rows; a case-only table's samples are named ``case_only_row<i>``, so that
+they differ from the main cohort's. Tables carry no positions either: ``chrom``, ``ref`` and ``alt`` are
 ``NA`` and ``pos`` is 0. Repeated column names are renamed like repeated VCF and PLINK
 variant IDs (``_2``, ``_3``, ... appended), counted as
 ``duplicate_variant_ids_renamed`` and logged as a warning.
@@ -29,7 +30,9 @@ logger = logging.getLogger(__name__)
 MISSING_TOKENS = ["NA"]
 
 
-def read_table_genotypes(path: str | Path, label_column: str | None = "Class") -> RawGenotypes:
+def read_table_genotypes(
+    path: str | Path, label_column: str | None = "Class", sample_prefix: str = "row"
+) -> RawGenotypes:
     """Read a 0/1/2 genotype table.
 
     Parameters
@@ -39,6 +42,10 @@ def read_table_genotypes(path: str | Path, label_column: str | None = "Class") -
     label_column : str or None
         Column of case/control status (0/1 or 1/2), excluded from the
         genotypes. None reads every column as a SNP and returns no status.
+    sample_prefix : str
+        Sample IDs are this prefix followed by the 0-based data row number:
+        ``row0``, ``row1``, ... for a cohort, ``case_only_row0``, ... for a
+        case-only table, so that the two never share an ID.
 
     Returns
     -------
@@ -136,6 +143,6 @@ def read_table_genotypes(path: str | Path, label_column: str | None = "Class") -
             "duplicate_variant_ids_renamed": n_renamed,
         }
     )
-    sample_ids = [f"row{index}" for index in range(n_samples)]
+    sample_ids = [f"{sample_prefix}{index}" for index in range(n_samples)]
     logger.info("%s: %d SNPs x %d samples", path, n_variants, n_samples)
     return RawGenotypes(dosages, variants, sample_ids, status, counts)

@@ -132,3 +132,9 @@ def test_case_only_needs_no_sheet(shared_data, tmp_path):
     store = read_store(tmp_path / "store")
     assert (store.samples["status"] == 1).all()
     assert store.n_samples == 189
+
+
+def test_status_codes_reported_as_plain_numbers():
+    with pytest.raises(InputError, match="values 0, 1, 2 are not case/control codes") as error:
+        code_status(pd.Series([0, 1, 2, 1]), "column 'disease'")
+    assert "np.float64" not in str(error.value)

@@ -86,10 +86,14 @@ def test_missing_label_column_rejected(tables):
 def test_invalid_genotype_rejected(tmp_path):
     path = tmp_path / "bad.tsv"
     path.write_text("N0\tN1\tClass\n0\t1\t1\n2\t3\t0\n")
-    with pytest.raises(InputError, match="value 3 in column 'N1', data row 1"):
+    with pytest.raises(
+        InputError, match=r"value 3 in column 'N1', data row 2 \(line 3 of the file\)"
+    ):
         read_table_genotypes(path)
     path.write_text("N0\tN1\tClass\n0\t1\t1\n2\tx\t0\n")
-    with pytest.raises(InputError, match="value 'x' in column 'N1', data row 1"):
+    with pytest.raises(
+        InputError, match=r"value 'x' in column 'N1', data row 2 \(line 3 of the file\)"
+    ):
         read_table_genotypes(path)
 
 

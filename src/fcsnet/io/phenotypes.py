@@ -62,7 +62,8 @@ def code_status(values: pd.Series, source: str) -> tuple[np.ndarray, str]:
     if distinct <= {1.0, 2.0}:
         return (numeric - 1.0).to_numpy(dtype=np.float64), "1/2 (1 = control, 2 = case)"
     raise InputError(
-        f"{source}: values {sorted(distinct)[:6]} are not case/control codes; use 0/1 "
+        f"{source}: values {', '.join(f'{value:g}' for value in sorted(distinct)[:6])} are "
+        "not case/control codes; use 0/1 "
         "(0 = control, 1 = case) or 1/2 (1 = control, 2 = case), with NA for a missing status"
     )
 

@@ -106,7 +106,7 @@ def read_table_genotypes(
         row = int(np.flatnonzero(numeric.isna() & table[column].notna())[0])
         raise InputError(
             f"genotype table {path}: value {table[column].iloc[row]!r} in column {column!r}, "
-            f"data row {row} is not 0, 1, 2 or NA"
+            f"{_row_text(row)} is not 0, 1, 2 or NA"
         )
     values = table.to_numpy(dtype=np.float64)
     called = ~np.isnan(values)
@@ -115,7 +115,7 @@ def read_table_genotypes(
         row, column = (int(index[0]) for index in np.nonzero(invalid))
         raise InputError(
             f"genotype table {path}: value {values[row, column]:g} in column "
-            f"{table.columns[column]!r}, data row {row} is not 0, 1, 2 or NA"
+            f"{table.columns[column]!r}, {_row_text(row)} is not 0, 1, 2 or NA"
         )
     dosages = np.where(called, values, -1).astype(np.int8)
     dosages = np.ascontiguousarray(dosages.T)
@@ -146,3 +146,9 @@ def read_table_genotypes(
     sample_ids = [f"{sample_prefix}{index}" for index in range(n_samples)]
     logger.info("%s: %d SNPs x %d samples", path, n_variants, n_samples)
     return RawGenotypes(dosages, variants, sample_ids, status, counts)
+
+
+def _row_text(row: int) -> str:
+    """Describe 0-based data row ``row`` as a 1-based data row and a file line number."""
+    # Line 1 is the header.
+    return f"data row {row + 1} (line {row + 2} of the file)"

@@ -144,7 +144,7 @@ def test_bad_phenotype_fails_with_clear_log(repository, shared_data, tmp_path):
     assert not (tmp_path / "results" / "fam6" / "genotypes" / "dosages.npy").exists()
 
 
-def test_case_only_table_drops_controls_with_warning(tmp_path, caplog):
+def test_case_only_table_drops_controls(tmp_path, caplog):
     path = tmp_path / "mixed.tsv"
     path.write_text("N0\tN1\tClass\n0\t1\t1\n1\t2\t0\n2\t0\t1\n0\t0\t0\n")
     with caplog.at_level("WARNING", logger="fcsnet.ingest"):
@@ -174,7 +174,7 @@ def test_case_only_plink_drops_fam_controls(shared_data, tmp_path, caplog):
     assert any(f"{n_controls} controls" in record.getMessage() for record in caplog.records)
 
 
-def test_case_only_without_status_keeps_every_sample(shared_data, tmp_path):
+def test_case_only_without_status_keeps_all(shared_data, tmp_path):
     store = ingest_cohort(
         shared_data / "plink" / "example", "plink", tmp_path / "store", case_only=True
     )

@@ -116,7 +116,7 @@ def test_case_only_table_without_label(tmp_path):
     assert store.dosages.tolist() == [[0, 2], [1, -1]]
 
 
-def test_repeated_column_names_renamed_and_counted(tmp_path, caplog):
+def test_repeated_columns_renamed_and_counted(tmp_path, caplog):
     path = tmp_path / "dup.tsv"
     path.write_text("N0\tN0\tN1\tN0\tClass\n0\t1\t2\t1\t1\n2\t0\t1\t0\t0\n")
     with caplog.at_level("WARNING", logger="fcsnet.io.table"):

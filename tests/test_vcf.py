@@ -377,7 +377,7 @@ def test_fast_path_equals_table_path_on_mixed_calls(tmp_path, monkeypatch, multi
     ],
     ids=["non-numeric-pos", "missing-sample-column"],
 )
-def test_malformed_record_names_file_and_last_record(tmp_path, bad_line, last):
+def test_malformed_record_names_last_record(tmp_path, bad_line, last):
     path = write_vcf(
         tmp_path / "bad.vcf", ["a", "b"], [(10, "r1", ["0/1", "0/0"]), (20, "r2", ["1/1", "0/1"])]
     )
@@ -394,7 +394,7 @@ def test_truncated_bgzip_names_last_record(shared_data, tmp_path):
         read_vcf(path)
 
 
-def test_garbage_line_counted_as_unknown_contig_and_warned(tmp_path, caplog):
+def test_garbage_line_counted_and_warned(tmp_path, caplog):
     path = write_vcf(
         tmp_path / "garbage.vcf",
         ["a", "b"],
@@ -423,7 +423,7 @@ def test_truncated_record_without_gt_warned(tmp_path, caplog):
     assert any("records_without_gt_skipped 1" in message for message in warnings)
 
 
-def test_reference_only_sites_kept_and_warned_as_possibly_legitimate(shared_data, caplog):
+def test_reference_only_sites_warned_as_possible(shared_data, caplog):
     with caplog.at_level("WARNING", logger="fcsnet.io.vcf"):
         raw = read_vcf(shared_data / "vcf" / "multi-contig.vcf.gz")
     assert raw.counts["records_without_alt_skipped"] == 2

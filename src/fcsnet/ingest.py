@@ -171,7 +171,7 @@ def _case_only_samples(
         counts["case_only_controls_dropped"] = int(controls.sum())
         if controls.any():
             logger.warning(
-                "case-only genotypes %s hold %d controls (status 0) among %d samples; the "
+                "case-only genotypes %s contain %d controls (status 0) among %d samples; the "
                 "controls are dropped and only the cases are kept",
                 genotypes,
                 int(controls.sum()),
@@ -180,7 +180,7 @@ def _case_only_samples(
             keep = np.flatnonzero(~controls)
         if len(keep) == 0:
             raise InputError(
-                f"case-only genotypes {genotypes} hold no cases: every sample has control "
+                f"case-only genotypes {genotypes} contain no cases: every sample has control "
                 "status. Give a file of cases in the cohort sheet's 'case_only_genotypes' column"
             )
     samples = pd.DataFrame({"sample_id": [sample_ids[index] for index in keep], "status": 1})

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from fcsnet.config import default_config
 from fcsnet.crs import CellsClassifier, delong_auc, logistic_fit, score_communities
-from fcsnet.errors import ConfigError
+from fcsnet.errors import ConfigError, InputError
 
 
 def crs_params(**overrides):
@@ -102,26 +102,70 @@ def test_unknown_model_rejected():
         score_communities(communities, dosages, samples, variants, crs_params(model="svm"), seed=0)
 
 
-def test_case_only_cohort_with_missing_variant(caplog):
-    dosages, samples, variants, communities = cohort()
-    case_dosages = dosages[[0, 2, 3, 4, 5], :50]
-    case_samples = pd.DataFrame({"sample_id": [f"c{i}" for i in range(50)], "status": 1})
-    case_variants = ["v0", "v2", "v3", "v4", "v5"]
+def score_case_only(case_dosages, case_variants, case_ids=None, n_samples=1000):
+    dosages, samples, variants, communities = cohort(n_samples=n_samples)
+    case_ids = case_ids or [f"c{i}" for i in range(case_dosages.shape[1])]
+    case_samples = pd.DataFrame({"sample_id": case_ids, "status": 1})
+    result = score_communities(
+        communities,
+        dosages,
+        samples,
+        variants,
+        crs_params(),
+        seed=0,
+        case_only=(case_dosages, case_samples, case_variants),
+        sources=("qc_store", "case_store"),
+    )
+    return result, dosages, samples
+
+
+def test_case_only_absent_variant_na(caplog):
+    dosages, samples, _, _ = cohort()
+    # The case-only store lacks v1 and lists its variants in another order.
+    case_dosages = dosages[[5, 0, 2, 3, 4], :50]
+    case_variants = ["v5", "v0", "v2", "v3", "v4"]
     with caplog.at_level(logging.WARNING, logger="fcsnet.crs"):
-        result = score_communities(
-            communities,
-            dosages,
-            samples,
-            variants,
-            crs_params(),
-            seed=0,
-            case_only=(case_dosages, case_samples, case_variants),
-        )
+        result, _, _ = score_case_only(case_dosages, case_variants)
     case_rows = result.scores[result.scores["cohort_part"] == "case_only"]
     assert len(case_rows) == 50
-    assert case_rows[["crs_1", "crs_2"]].notna().all().all()
     assert (case_rows["status"] == 1).all()
+    # Community 1 (v0, v1) cannot be scored without v1: NA, not the prior.
+    assert case_rows["crs_1"].isna().all()
     assert "lacks v1 of community 1" in caplog.text
+    assert "lacks 1 of the 6 QC'd variants" in caplog.text
+    # Community 2 (v2, v3) is scored on the aligned genotypes: the same
+    # people scored through the main cohort get the same validation model's
+    # predictions wherever their (v2, v3) cell is the same.
+    assert case_rows["crs_2"].notna().all()
+    main = result.scores.iloc[: len(samples)]
+    validation = main[main["split"] == "validation"]
+    by_cell = {
+        (dosages[2, i], dosages[3, i]): value
+        for i, value in zip(validation.index, validation["crs_2"], strict=True)
+    }
+    expected = [by_cell[(dosages[2, i], dosages[3, i])] for i in range(50)]
+    np.testing.assert_allclose(case_rows["crs_2"].to_numpy(), expected)
+    stats = result.stats.set_index("community")
+    assert stats.loc[1, "case_only_absent"] == "v1"
+    assert stats.loc[2, "case_only_absent"] == ""
+    # Training and validation people keep their scores.
+    assert main[["crs_1", "crs_2"]].notna().all().all()
+
+
+def test_disjoint_case_only_variants_rejected():
+    dosages, _, _, _ = cohort()
+    renamed = [f"rs{i}" for i in range(6)]
+    with pytest.raises(InputError, match="case_store.*shares none.*qc_store.*same variant ids"):
+        score_case_only(dosages[:, :50], renamed)
+
+
+def test_shared_sample_ids_warned(caplog):
+    dosages, _, _, _ = cohort()
+    case_ids = [f"s{i}" for i in range(3)] + [f"c{i}" for i in range(47)]
+    with caplog.at_level(logging.WARNING, logger="fcsnet.crs"):
+        score_case_only(dosages[:, :50], [f"v{i}" for i in range(6)], case_ids=case_ids)
+    assert "3 sample ids occur in both qc_store and the case-only cohort" in caplog.text
+    assert "s0,s1,s2" in caplog.text
 
 
 def test_delong_auc_matches_sklearn_and_bootstrap():

@@ -118,8 +118,12 @@ def crs_stage(
     config: dict,
     *,
     case_only: GenotypeStore | None = None,
+    sources: tuple[str, str] = ("the QC'd cohort", "the case-only cohort"),
 ) -> CRSResult:
-    """Score every person on every community (rule ``crs``)."""
+    """Score every person on every community (rule ``crs``).
+
+    ``sources`` names the QC'd and the case-only store in messages.
+    """
     _split_parts(store, samples)
     case_only_parts = None
     if case_only is not None:
@@ -136,6 +140,7 @@ def crs_stage(
         config["crs"],
         seed=stage_seed(config["seed"], "crs"),
         case_only=case_only_parts,
+        sources=sources,
     )
 
 
@@ -391,7 +396,12 @@ def crs_files(
     communities["variant_id"] = communities["variant_id"].astype(str)
     case_only = read_store(case_only_dir) if case_only_dir else None
     result = crs_stage(
-        read_store(qc_dir), _read_split(split_path), communities, config, case_only=case_only
+        read_store(qc_dir),
+        _read_split(split_path),
+        communities,
+        config,
+        case_only=case_only,
+        sources=(str(qc_dir), str(case_only_dir)),
     )
     write_table(result.scores, Path(output_dir) / "crs.tsv")
     write_table(result.stats, Path(output_dir) / "community_stats.tsv")

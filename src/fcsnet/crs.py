@@ -7,6 +7,14 @@ that no individual is scored by a model that saw them, and the prediction of the
 model fitted on the whole training split for validation and case-only
 individuals.
 
+Case-only cohort: its store is aligned to the QC'd variants by
+``variant_id`` once. A cohort that shares no variant is an
+:class:`~fcsnet.errors.InputError`. A community with a variant the case-only
+cohort lacks gets CRS NA for every case-only individual (never a score made
+up from the other variants, nor the prior); ``community_stats.tsv`` names
+those variants in ``case_only_absent``. Sample ids found in both cohorts are
+logged as a warning.
+
 Missing genotypes: the ``cells`` model treats a missing call as a genotype
 category of its own; the other models replace it by the variant's mean
 training dosage.
@@ -160,6 +168,7 @@ def score_communities(
     *,
     seed,
     case_only: tuple[np.ndarray, pd.DataFrame, list[str]] | None = None,
+    sources: tuple[str, str] = ("the QC'd cohort", "the case-only cohort"),
 ) -> CRSResult:
     """Compute every community's CRS for all individuals, and the statistics.
 
@@ -178,9 +187,14 @@ def score_communities(
         The ``crs`` config section: ``model``, ``n_folds``.
     seed : int
     case_only : tuple, optional
-        ``(dosages, samples, variant_ids)`` of the case-only cohort. Variants
-        of a community that the case-only cohort lacks are treated as
-        missing calls there (with a warning naming them).
+        ``(dosages, samples, variant_ids)`` of the case-only cohort. If it
+        shares no variant id with ``variant_ids`` an InputError is raised. A
+        community with a variant the case-only cohort lacks has CRS NA for
+        every case-only individual (with a warning naming the community and
+        the variants).
+    sources : tuple of str, optional
+        Names of the QC'd and the case-only stores (their paths), used in
+        messages.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -207,9 +221,12 @@ def score_communities(
             "status": status,
         }
     )
+    absent_of = {}
     if case_only is not None:
         case_dosages, case_samples, case_variant_ids = case_only
-        case_known = pd.Index([str(name) for name in case_variant_ids])
+        # (n_variants of the QC'd store, n_case_only_samples); rows of absent variants stay MISSING.
+        case_aligned, case_absent = _align_case_only(case_dosages, case_variant_ids, known, sources)
+        _warn_shared_samples(samples, case_samples, sources)
         case_scores = pd.DataFrame(
             {
                 "sample_id": case_samples["sample_id"].astype(str),
@@ -247,24 +264,28 @@ def score_communities(
                 [train_x[fold_test]],
             )
         test_sets = [genotypes[validation]]
+        absent = []
         if case_only is not None:
-            case_members = case_known.get_indexer(group["variant_id"].astype(str))
-            absent = group["variant_id"].astype(str)[case_members < 0].tolist()
+            absent = group["variant_id"].astype(str)[case_absent[members]].tolist()
+            absent_of[community] = ",".join(absent)
             if absent:
                 logger.warning(
-                    "crs: case-only cohort lacks %s of community %d; treating them as missing calls there",
+                    "crs: the case-only cohort (%s) lacks %s of community %d; its case-only CRS is NA. "
+                    "Give the case-only cohort the same variant ids (chrom:pos:ref:alt, same build) "
+                    "to score it",
+                    sources[1],
                     ",".join(absent),
                     community,
                 )
-            case_genotypes = np.full((case_dosages.shape[1], len(members)), MISSING, dtype=np.int64)
-            present = case_members >= 0
-            case_genotypes[:, present] = np.asarray(case_dosages[case_members[present]]).T
-            test_sets.append(case_genotypes)
+            else:
+                test_sets.append(np.asarray(case_aligned[members]).T)
         predictions = _fit_predict(params["model"], seed, train_x, train_y, test_sets)
         risk[validation] = predictions[0]
         columns[name] = risk
         if case_only is not None:
-            case_columns[name] = predictions[1]
+            case_columns[name] = (
+                np.full(case_dosages.shape[1], np.nan) if absent else predictions[1]
+            )
         logger.info(
             "crs: community %d (%d variants) scored with the %s model",
             community,
@@ -279,7 +300,67 @@ def score_communities(
         )
         scores = pd.concat([scores, case_scores], ignore_index=True)
     statistics = community_statistics(scores, samples, communities)
+    if case_only is not None:
+        statistics["case_only_absent"] = statistics["community"].map(absent_of).fillna("")
     return CRSResult(scores, statistics)
+
+
+def _align_case_only(
+    case_dosages: np.ndarray, case_variant_ids, known: pd.Index, sources: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder the case-only genotypes onto the QC'd variants ``known``.
+
+    Returns the aligned dosages (int8, shape (len(known), n_case_only_samples),
+    MISSING in the rows of absent variants) and a bool mask (len(known),) of
+    the variants the case-only cohort lacks.
+    """
+    case_known = pd.Index([str(name) for name in case_variant_ids])
+    duplicated = case_known[case_known.duplicated()].unique().tolist()
+    if duplicated:
+        raise InputError(
+            f"the case-only cohort ({sources[1]}) repeats the variant ids {duplicated[:5]}; "
+            "give each variant one row"
+        )
+    position = case_known.get_indexer(known)
+    absent = position < 0
+    if len(known) and absent.all():
+        raise InputError(
+            f"the case-only cohort ({sources[1]}) shares none of the {len(known)} variant ids of "
+            f"{sources[0]} (for example {known[:3].tolist()} vs {case_known[:3].tolist()}); "
+            "give both cohorts the same variant ids (e.g. chrom:pos:ref:alt) on the same genome build"
+        )
+    if absent.any():
+        logger.warning(
+            "crs: the case-only cohort (%s) lacks %d of the %d QC'd variants of %s (first: %s); "
+            "communities with such a variant get CRS NA there",
+            sources[1],
+            int(absent.sum()),
+            len(known),
+            sources[0],
+            ",".join(known[absent][:5]),
+        )
+    case_dosages = np.asarray(case_dosages)
+    aligned = np.full((len(known), case_dosages.shape[1]), MISSING, dtype=np.int8)
+    aligned[~absent] = case_dosages[position[~absent]]
+    return aligned, absent
+
+
+def _warn_shared_samples(
+    samples: pd.DataFrame, case_samples: pd.DataFrame, sources: tuple[str, str]
+) -> None:
+    """Log a warning when sample ids occur in both the QC'd and the case-only cohort."""
+    shared = pd.Index(samples["sample_id"].astype(str)).intersection(
+        pd.Index(case_samples["sample_id"].astype(str))
+    )
+    if len(shared):
+        logger.warning(
+            "crs: %d sample ids occur in both %s and the case-only cohort (%s), e.g. %s; "
+            "if they are the same people, remove them from one cohort",
+            len(shared),
+            sources[0],
+            sources[1],
+            ",".join(shared[:5]),
+        )
 
 
 def delong_auc(scores: np.ndarray, status: np.ndarray) -> tuple[float, float]:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fcsnet.config import default_config
-from fcsnet.errors import ConfigError
+from fcsnet.errors import ConfigError, InputError
 from fcsnet.subtypes import compare_with_truth, find_subtypes, read_truth
 
 
@@ -150,3 +150,37 @@ def test_workflow_rules_end_to_end(repository, tmp_path):
     for rule in ("network", "communities", "crs", "subtypes"):
         log = (tmp_path / "logs" / "example" / f"{rule}.log").read_text()
         assert f"rule {rule} finished" in log
+
+
+def test_na_case_only_crs_unassigned(caplog):
+    scores, group = two_group_scores()
+    # The last 20 case-only cases lack community 2's score.
+    unscored = np.arange(280, 300)
+    scores.loc[unscored, "crs_2"] = np.nan
+    with caplog.at_level(logging.WARNING, logger="fcsnet.subtypes"):
+        result = find_subtypes(scores, subtype_params(), seed=0)
+    subtypes = result.subtypes
+    assert len(subtypes) == 300
+    assert subtypes["sample_id"].tolist() == scores["sample_id"][:300].tolist()
+    assert subtypes["subtype"].isna().to_numpy().nonzero()[0].tolist() == unscored.tolist()
+    assert "20 case-only individuals have an NA community risk score" in caplog.text
+    # The scored cases are still split into the two groups, and the profiles
+    # count only them.
+    scored = subtypes["subtype"].notna()
+    truth = pd.DataFrame(
+        {"record": "sample", "id": scores["sample_id"][:300], "group": group.astype(str)}
+    )
+    agreement = compare_with_truth(
+        subtypes, pd.DataFrame(columns=["variant_id", "community"]), truth
+    )
+    assert agreement.loc[0, "n"] == scored.sum() == 280
+    assert agreement.loc[0, "value"] > 0.95
+    assert result.profiles["n_cases"].sum() == 280
+    assert result.profiles[["crs_1", "crs_2"]].notna().all().all()
+
+
+def test_na_training_crs_rejected():
+    scores, _ = two_group_scores()
+    scores.loc[0, "crs_1"] = np.nan
+    with pytest.raises(InputError, match="1 training or validation cases"):
+        find_subtypes(scores, subtype_params(), seed=0)

@@ -8,6 +8,10 @@ runs from 2 to ``max_subtypes`` but stops at one more than the number of
 communities (one subtype per community plus one with no elevated score):
 the ``cells`` CRS takes few distinct values, and on such point masses the
 silhouette keeps rising with k.
+
+A case-only individual whose CRS profile has NA (a community whose variants
+the case-only cohort lacks) is left out of the clustering and gets subtype NA;
+the count is logged. NA scores of training or validation cases are an error.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ class SubtypeResult:
     Attributes
     ----------
     subtypes : pandas.DataFrame
-        ``sample_id, cohort_part, subtype`` (subtypes numbered 1.. by size).
+        ``sample_id, cohort_part, subtype`` (subtypes numbered 1.. by size,
+        Int64; NA for case-only individuals with an NA CRS).
     profiles : pandas.DataFrame
         ``subtype, n_cases, crs_<community>...`` (mean CRS, original scale).
     selection : pandas.DataFrame
@@ -69,14 +74,47 @@ def find_subtypes(scores: pd.DataFrame, params: dict, *, seed) -> SubtypeResult:
         ``n_subtypes`` (0 = choose), ``max_subtypes``.
     seed : int
     """
-    from sklearn.metrics import silhouette_score
-    from threadpoolctl import threadpool_limits
-
     method = params["method"]
     if method not in METHODS:
         raise ConfigError(f"subtypes.method must be one of {METHODS}; got {method!r}")
     crs_columns = [column for column in scores.columns if str(column).startswith("crs_")]
-    cases = scores[scores["status"] == 1].reset_index(drop=True)
+    all_cases = scores[scores["status"] == 1].reset_index(drop=True)
+    unscored = all_cases[crs_columns].isna().any(axis=1).to_numpy()
+    wrong = unscored & (all_cases["cohort_part"].astype(str) != "case_only").to_numpy()
+    if wrong.any():
+        raise InputError(
+            f"CRS table has missing scores for {int(wrong.sum())} training or validation cases "
+            f"(e.g. {all_cases['sample_id'][wrong].head(3).tolist()}); rerun the crs step"
+        )
+    if unscored.any():
+        logger.warning(
+            "subtypes: %d case-only individuals have an NA community risk score (their cohort "
+            "lacks variants of a community); they get subtype NA",
+            int(unscored.sum()),
+        )
+    cases = all_cases[~unscored].reset_index(drop=True)
+    result = _subtypes_of_scored(cases, crs_columns, params, seed)
+    unassigned = pd.DataFrame(
+        {
+            "sample_id": all_cases["sample_id"][unscored],
+            "cohort_part": all_cases["cohort_part"][unscored],
+            "subtype": pd.array([pd.NA] * int(unscored.sum()), dtype="Int64"),
+        }
+    )
+    subtypes = result.subtypes.astype({"subtype": "Int64"})
+    subtypes.index = np.flatnonzero(~unscored)
+    subtypes = pd.concat([subtypes, unassigned]).sort_index().reset_index(drop=True)
+    return SubtypeResult(subtypes, result.profiles, result.selection)
+
+
+def _subtypes_of_scored(
+    cases: pd.DataFrame, crs_columns: list[str], params: dict, seed
+) -> SubtypeResult:
+    """Cluster ``cases`` (no NA in ``crs_columns``); see :func:`find_subtypes`."""
+    from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
+
+    method = params["method"]
     empty_selection = pd.DataFrame(columns=["n_subtypes", "silhouette", "bic"])
     if not crs_columns or len(cases) == 0:
         logger.warning(
@@ -91,8 +129,6 @@ def find_subtypes(scores: pd.DataFrame, params: dict, *, seed) -> SubtypeResult:
         )
         return SubtypeResult(subtypes, profiles, empty_selection)
     values = cases[crs_columns].to_numpy(dtype=float)
-    if np.isnan(values).any():
-        raise InputError("CRS table has missing scores for cases; rerun the crs step")
     spread = values.std(axis=0)
     spread[spread == 0] = 1.0
     features = (values - values.mean(axis=0)) / spread
@@ -189,7 +225,9 @@ def compare_with_truth(
 
     rows = []
     sample_truth = truth[truth["record"] == "sample"].set_index("id")["group"]
-    matched = subtypes[subtypes["sample_id"].astype(str).isin(sample_truth.index)]
+    matched = subtypes[
+        subtypes["sample_id"].astype(str).isin(sample_truth.index) & subtypes["subtype"].notna()
+    ]
     if len(matched):
         ari = adjusted_rand_score(
             sample_truth.loc[matched["sample_id"].astype(str)].to_numpy(),

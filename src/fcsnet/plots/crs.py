@@ -81,7 +81,13 @@ def plot_crs_distributions(scores: pd.DataFrame) -> Figure:
             axes.scatter(
                 position + jitter, group_values, s=4, color="black", alpha=0.35, linewidths=0
             )
-        axes.set_xticks(range(1, len(groups) + 1), [label for _, _, label in groups], fontsize=8)
+        # A group with no scores (a case-only cohort lacking a community's
+        # variants has CRS NA there) is labelled rather than drawn empty.
+        labels = [
+            label if len(group_values) else f"{label}\n(CRS NA)"
+            for (_, _, label), group_values in zip(groups, values, strict=True)
+        ]
+        axes.set_xticks(range(1, len(groups) + 1), labels, fontsize=8)
         community = column.removeprefix("crs_")
         axes.set_title(
             f"community {community}",

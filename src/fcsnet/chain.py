@@ -9,7 +9,6 @@ run with the same config and seed compute the same thing.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import time
 import zlib
@@ -288,15 +287,17 @@ def run_chain(
     lap("subtypes")
 
     interactions = None
-    if (
-        config["attention"]["enabled"]
-        and importlib.util.find_spec("fcsnet.attention.interactions") is not None
-    ):
+    if config["attention"]["enabled"]:
         if communities.communities.empty:
             logger.info("chain: no communities, so no interactions to rank")
         else:
+            import torch
+
             from fcsnet.attention.interactions import rank_interactions
 
+            # torch otherwise starts one thread per core, which oversubscribes
+            # a busy node; the interactions rule applies the same setting.
+            torch.set_num_threads(max(1, int(config["attention"]["threads"])))
             training_mask = (samples["split"] == "training").to_numpy()
             interactions = rank_interactions(
                 np.asarray(store.dosages),

@@ -40,6 +40,20 @@ from fcsnet.attention.model import ModelConfig, forward_stacked, init_parameters
 logger = logging.getLogger(__name__)
 
 
+TRAINING_OPTIONS = (
+    "max_epochs",
+    "patience",
+    "learning_rate",
+    "weight_decay",
+    "batch_size",
+    "models_per_chunk",
+    "eval_batch_size",
+    "device",
+    "mixed_precision",
+)
+"""Config keys that set :class:`TrainingConfig` fields."""
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Optimisation and batching settings of :func:`train_models`.

@@ -16,23 +16,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fcsnet.attention.batched import TrainingConfig, train_models
-from fcsnet.attention.model import ModelConfig
+from fcsnet.attention.batched import TRAINING_OPTIONS, TrainingConfig, train_models
+from fcsnet.attention.model import MODEL_OPTIONS, ModelConfig
 from fcsnet.errors import ConfigError
 from fcsnet.ga.fitness import normalise_subsets, stratified_folds, validate_inputs
 
-MODEL_OPTIONS = ("d_model", "n_heads", "n_layers", "mlp_ratio")
-TRAINING_OPTIONS = (
-    "max_epochs",
-    "patience",
-    "learning_rate",
-    "weight_decay",
-    "batch_size",
-    "models_per_chunk",
-    "eval_batch_size",
-    "device",
-    "mixed_precision",
-)
 DEFAULT_OPTIONS = {"max_epochs": 30, "patience": 5, "batch_size": 128}
 """Fitness defaults: shorter training than interaction ranking, because a GA
 evaluates thousands of subsets and only needs their order."""

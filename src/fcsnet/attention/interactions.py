@@ -46,12 +46,13 @@ import torch
 from scipy.stats import rankdata
 
 from fcsnet.attention.batched import (
+    TRAINING_OPTIONS,
     TrainedModels,
     TrainingConfig,
     model_seeds,
     train_models,
 )
-from fcsnet.attention.model import ModelConfig
+from fcsnet.attention.model import MODEL_OPTIONS, ModelConfig
 from fcsnet.errors import ConfigError, InputError
 from fcsnet.store import read_store, read_table, write_table
 
@@ -80,26 +81,9 @@ class InteractionSettings:
     def from_config(cls, config: dict) -> InteractionSettings:
         """Build settings from an 'attention' config dict; missing keys take the dataclass defaults."""
         try:
-            model = ModelConfig(
-                **{
-                    key: config[key]
-                    for key in ("d_model", "n_heads", "n_layers", "mlp_ratio")
-                    if key in config
-                }
-            )
-            training_keys = (
-                "max_epochs",
-                "patience",
-                "learning_rate",
-                "weight_decay",
-                "batch_size",
-                "models_per_chunk",
-                "eval_batch_size",
-                "device",
-                "mixed_precision",
-            )
+            model = ModelConfig(**{key: config[key] for key in MODEL_OPTIONS if key in config})
             training = TrainingConfig(
-                **{key: config[key] for key in training_keys if key in config}
+                **{key: config[key] for key in TRAINING_OPTIONS if key in config}
             )
             own = {
                 key: int(config[key])

@@ -34,6 +34,10 @@ N_GENOTYPE_CODES = 4
 MISSING_CODE = 3
 
 
+MODEL_OPTIONS = ("d_model", "n_heads", "n_layers", "mlp_ratio")
+"""Config keys that set :class:`ModelConfig` fields."""
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Shape of one attention classifier.

@@ -521,18 +521,23 @@ def _train_chunk(
             )
             (gradient,) = torch.autograd.grad(losses.sum(), [flat])
             with torch.no_grad():
+                # Adam in place on the flat tensor; each model's step size and
+                # moment decay come as (n_models, 1) columns that leave the
+                # moments and weights of inactive models unchanged.
                 steps_taken += keep
                 t = steps_taken.clamp(min=1.0)
-                first_moment = torch.where(
-                    keep, beta1 * first_moment + (1 - beta1) * gradient, first_moment
+                keep_float = keep.float()
+                first_moment.mul_(1 - (1 - beta1) * keep_float).addcmul_(
+                    gradient, (1 - beta1) * keep_float
                 )
-                second_moment = torch.where(
-                    keep, beta2 * second_moment + (1 - beta2) * gradient.square(), second_moment
+                second_moment.mul_(1 - (1 - beta2) * keep_float).addcmul_(
+                    gradient, gradient * ((1 - beta2) * keep_float)
                 )
-                m_hat = first_moment / (1 - beta1**t)
-                v_hat = second_moment / (1 - beta2**t)
-                update = rate * (m_hat / (v_hat.sqrt() + eps) + decay * flat)
-                flat.sub_(update * keep)
+                if decay:
+                    flat.mul_(1 - rate * decay * keep_float)
+                denominator = (second_moment / (1 - beta2**t)).sqrt_().add_(eps)
+                step_size = rate * keep_float / (1 - beta1**t)
+                flat.addcdiv_(first_moment * step_size, denominator, value=-1.0)
 
         parameters = _unflatten(flat.detach(), names, shapes)
         loss, auc = _validation_scores(

@@ -221,7 +221,14 @@ def forward_stacked(
             return parameters[prefix + name]
 
         if index == 0 and tabled_attention:
-            mixed, weights = _attend_from_tables(table_qkv, rows, variant_mask, n_heads)
+            # The output projection is folded into the value table here.
+            attended, weights = _attend_from_tables(
+                table_qkv,
+                rows,
+                variant_mask,
+                n_heads,
+                projection=(p("projection.weight"), p("projection.bias")),
+            )
         else:
             if index == 0:
                 parts = first_qkv
@@ -240,7 +247,8 @@ def forward_stacked(
             query = query[:, :, :n_queries]
             mixed, weights = attend(query, key, value, key_mask, return_weights=return_weights)
             mixed = mixed.transpose(1, 2).reshape(n_models, batch, n_queries, d_model)
-        x = x[:, :, :n_queries] + _linear(mixed, p("projection.weight"), p("projection.bias"))
+            attended = _linear(mixed, p("projection.weight"), p("projection.bias"))
+        x = x[:, :, :n_queries] + attended
         hidden = _layer_norm(x, p("mlp_norm.weight"), p("mlp_norm.bias"))
         hidden = F.gelu(_linear(hidden, p("mlp_in.weight"), p("mlp_in.bias")))
         x = x + _linear(hidden, p("mlp_out.weight"), p("mlp_out.bias"))
@@ -257,18 +265,27 @@ def forward_stacked(
 
 
 def _attend_from_tables(
-    table_qkv: torch.Tensor, rows: torch.Tensor, variant_mask: torch.Tensor, n_heads: int
+    table_qkv: torch.Tensor,
+    rows: torch.Tensor,
+    variant_mask: torch.Tensor,
+    n_heads: int,
+    projection: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Compute the classification token's attention row of a single-block model explicitly.
 
     The query is the classification token's row of ``table_qkv`` and each
     key depends only on a token's position and genotype code, so the scores
     are computed once per model on the table and gathered per sample.
+    Values are never gathered: each sample's attention weights are scattered
+    into a row over the table (zero for rows it does not use), and one
+    batched matrix product with the value table, already multiplied by the
+    output projection of each head, gives the projected output.
 
     NOTE: this replaces scaled_dot_product_attention on the CPU only. With
     one query over at most 13 tokens, PyTorch 2.13's CPU SDPA kernel spent
-    about twice the time of this path in forward and backward (see the
-    attention benchmark in docs/benchmarks.md); on cuda SDPA is kept.
+    about twice the time of the earlier gathered form of this path in
+    forward and backward (see the attention benchmark in
+    docs/benchmarks.md); on cuda SDPA is kept.
 
     Parameters
     ----------
@@ -277,10 +294,14 @@ def _attend_from_tables(
     rows : torch.Tensor, int64, shape (M, batch, n_tokens)
         Each token's row in the flattened table (model offsets included).
     variant_mask : torch.Tensor, bool, shape (M, n_tokens - 1)
+    projection : tuple of torch.Tensor, optional
+        The block's output projection, weight (M, d_model, d_model) and bias
+        (M, d_model). None returns the heads' outputs unprojected.
 
     Returns
     -------
     mixed : torch.Tensor, float, shape (M, batch, 1, d_model)
+        The attention output, projected when ``projection`` is given.
     weights : torch.Tensor, float, shape (M * batch, n_heads, 1, n_tokens)
     """
     n_models, n_rows, width = table_qkv.shape
@@ -290,21 +311,44 @@ def _attend_from_tables(
     query = table_qkv[:, 0, :d_model].view(n_models, 1, n_heads, d_head)
     keys = table_qkv[:, :, d_model : 2 * d_model].view(n_models, n_rows, n_heads, d_head)
     score_table = (keys * query).sum(dim=-1) / math.sqrt(d_head)  # (M, n_rows, n_heads)
-    # Scores and values share one gather, because a gather's backward costs
-    # about the same per index whatever the row width.
-    score_value_table = torch.cat([score_table, table_qkv[..., 2 * d_model :]], dim=-1)
-    gathered = score_value_table.reshape(-1, n_heads + d_model).index_select(0, rows.reshape(-1))
-    gathered = gathered.view(n_models, batch, n_tokens, n_heads + d_model)
-    scores, values = gathered.split([n_heads, d_model], dim=-1)
-    # scores: (M, batch, n_tokens, n_heads)
     if not bool(variant_mask.all()):
-        key_mask = torch.cat([variant_mask.new_ones(n_models, 1), variant_mask], dim=1)
-        scores = scores.masked_fill(~key_mask.view(n_models, 1, n_tokens, 1), float("-inf"))
-    weights = torch.softmax(scores, dim=2)
-    values = values.reshape(n_models, batch, n_tokens, n_heads, d_head)
-    mixed = (weights.unsqueeze(-1) * values).sum(dim=2)  # (M, batch, n_heads, d_head)
+        # Mask padded positions in the table, before the gather: every
+        # table row of a padded position gets the score -inf.
+        row_mask = torch.cat(
+            [
+                variant_mask.new_ones(n_models, 1),
+                variant_mask.repeat_interleave(N_GENOTYPE_CODES, dim=1),
+            ],
+            dim=1,
+        )  # (M, n_rows)
+        score_table = score_table.masked_fill(~row_mask.unsqueeze(-1), float("-inf"))
+    scores = score_table.reshape(-1, n_heads).index_select(0, rows.reshape(-1))
+    scores = scores.view(n_models, batch, n_tokens, n_heads)
+    # Softmax over the tokens with the heads innermost: PyTorch 2.13's CPU
+    # softmax over a contiguous last dimension of 13 took about 3 times as long.
+    weights = torch.softmax(scores, dim=2)  # (M, batch, n_tokens, n_heads)
+    # Tokens of one sample use distinct table rows, so the scatter adds nothing up.
+    local_rows = (rows % n_rows).unsqueeze(-1).expand(-1, -1, -1, n_heads)
+    dense = weights.new_zeros(n_models, batch, n_rows, n_heads).scatter(2, local_rows, weights)
+    values = table_qkv[..., 2 * d_model :].reshape(n_models, n_rows, n_heads, d_head)
+    if projection is None:
+        weight = torch.eye(d_model, dtype=values.dtype, device=values.device).expand(
+            n_models, -1, -1
+        )
+        bias = values.new_zeros(n_models, d_model)
+    else:
+        weight, bias = projection
+    # (M, n_rows, n_heads, d_model): each head's values through its slice of the projection.
+    projected = torch.einsum(
+        "mrhk,mohk->mrho", values, weight.reshape(n_models, d_model, n_heads, d_head)
+    )
+    mixed = torch.baddbmm(
+        bias.unsqueeze(1),
+        dense.view(n_models, batch, n_rows * n_heads),
+        projected.reshape(n_models, n_rows * n_heads, d_model),
+    )  # (M, batch, d_model)
     weights = weights.permute(0, 1, 3, 2).reshape(n_models * batch, n_heads, 1, n_tokens)
-    return mixed.reshape(n_models, batch, 1, d_model), weights
+    return mixed.view(n_models, batch, 1, d_model), weights
 
 
 class AttentionClassifier(nn.Module):

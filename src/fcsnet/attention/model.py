@@ -221,14 +221,7 @@ def forward_stacked(
             return parameters[prefix + name]
 
         if index == 0 and tabled_attention:
-            # The output projection is folded into the value table here.
-            attended, weights = _attend_from_tables(
-                table_qkv,
-                rows,
-                variant_mask,
-                n_heads,
-                projection=(p("projection.weight"), p("projection.bias")),
-            )
+            mixed, weights = _attend_from_tables(table_qkv, rows, variant_mask, n_heads)
         else:
             if index == 0:
                 parts = first_qkv
@@ -247,8 +240,7 @@ def forward_stacked(
             query = query[:, :, :n_queries]
             mixed, weights = attend(query, key, value, key_mask, return_weights=return_weights)
             mixed = mixed.transpose(1, 2).reshape(n_models, batch, n_queries, d_model)
-            attended = _linear(mixed, p("projection.weight"), p("projection.bias"))
-        x = x[:, :, :n_queries] + attended
+        x = x[:, :, :n_queries] + _linear(mixed, p("projection.weight"), p("projection.bias"))
         hidden = _layer_norm(x, p("mlp_norm.weight"), p("mlp_norm.bias"))
         hidden = F.gelu(_linear(hidden, p("mlp_in.weight"), p("mlp_in.bias")))
         x = x + _linear(hidden, p("mlp_out.weight"), p("mlp_out.bias"))
@@ -265,11 +257,7 @@ def forward_stacked(
 
 
 def _attend_from_tables(
-    table_qkv: torch.Tensor,
-    rows: torch.Tensor,
-    variant_mask: torch.Tensor,
-    n_heads: int,
-    projection: tuple[torch.Tensor, torch.Tensor] | None = None,
+    table_qkv: torch.Tensor, rows: torch.Tensor, variant_mask: torch.Tensor, n_heads: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Compute the classification token's attention row of a single-block model explicitly.
 
@@ -278,8 +266,8 @@ def _attend_from_tables(
     are computed once per model on the table and gathered per sample.
     Values are never gathered: each sample's attention weights are scattered
     into a row over the table (zero for rows it does not use), and one
-    batched matrix product with the value table, already multiplied by the
-    output projection of each head, gives the projected output.
+    batched matrix product per model and head with the value table gives
+    the weighted sum of values.
 
     NOTE: this replaces scaled_dot_product_attention on the CPU only. With
     one query over at most 13 tokens, PyTorch 2.13's CPU SDPA kernel spent
@@ -294,14 +282,10 @@ def _attend_from_tables(
     rows : torch.Tensor, int64, shape (M, batch, n_tokens)
         Each token's row in the flattened table (model offsets included).
     variant_mask : torch.Tensor, bool, shape (M, n_tokens - 1)
-    projection : tuple of torch.Tensor, optional
-        The block's output projection, weight (M, d_model, d_model) and bias
-        (M, d_model). None returns the heads' outputs unprojected.
 
     Returns
     -------
     mixed : torch.Tensor, float, shape (M, batch, 1, d_model)
-        The attention output, projected when ``projection`` is given.
     weights : torch.Tensor, float, shape (M * batch, n_heads, 1, n_tokens)
     """
     n_models, n_rows, width = table_qkv.shape
@@ -328,25 +312,15 @@ def _attend_from_tables(
     # softmax over a contiguous last dimension of 13 took about 3 times as long.
     weights = torch.softmax(scores, dim=2)  # (M, batch, n_tokens, n_heads)
     # Tokens of one sample use distinct table rows, so the scatter adds nothing up.
-    local_rows = (rows % n_rows).unsqueeze(-1).expand(-1, -1, -1, n_heads)
-    dense = weights.new_zeros(n_models, batch, n_rows, n_heads).scatter(2, local_rows, weights)
+    local_rows = (rows % n_rows).unsqueeze(1).expand(-1, n_heads, -1, -1)
+    dense = weights.new_zeros(n_models, n_heads, batch, n_rows).scatter(
+        3, local_rows, weights.permute(0, 3, 1, 2)
+    )  # (M, n_heads, batch, n_rows)
     values = table_qkv[..., 2 * d_model :].reshape(n_models, n_rows, n_heads, d_head)
-    if projection is None:
-        weight = torch.eye(d_model, dtype=values.dtype, device=values.device).expand(
-            n_models, -1, -1
-        )
-        bias = values.new_zeros(n_models, d_model)
-    else:
-        weight, bias = projection
-    # (M, n_rows, n_heads, d_model): each head's values through its slice of the projection.
-    projected = torch.einsum(
-        "mrhk,mohk->mrho", values, weight.reshape(n_models, d_model, n_heads, d_head)
-    )
-    mixed = torch.baddbmm(
-        bias.unsqueeze(1),
-        dense.view(n_models, batch, n_rows * n_heads),
-        projected.reshape(n_models, n_rows * n_heads, d_model),
-    )  # (M, batch, d_model)
+    values = values.transpose(1, 2).reshape(n_models * n_heads, n_rows, d_head)
+    mixed = torch.bmm(dense.view(n_models * n_heads, batch, n_rows), values)
+    mixed = mixed.view(n_models, n_heads, batch, d_head).transpose(1, 2)
+    mixed = mixed.reshape(n_models, batch, 1, d_model)
     weights = weights.permute(0, 1, 3, 2).reshape(n_models * batch, n_heads, 1, n_tokens)
     return mixed.view(n_models, batch, 1, d_model), weights
 

@@ -221,7 +221,9 @@ def forward_stacked(
             return parameters[prefix + name]
 
         if index == 0 and tabled_attention:
-            mixed, weights = _attend_from_tables(table_qkv, rows, variant_mask, n_heads)
+            mixed, weights = _attend_from_tables(
+                table_qkv, rows, variant_mask, n_heads, need_weights=return_weights
+            )
         else:
             if index == 0:
                 parts = first_qkv
@@ -257,17 +259,25 @@ def forward_stacked(
 
 
 def _attend_from_tables(
-    table_qkv: torch.Tensor, rows: torch.Tensor, variant_mask: torch.Tensor, n_heads: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+    table_qkv: torch.Tensor,
+    rows: torch.Tensor,
+    variant_mask: torch.Tensor,
+    n_heads: int,
+    *,
+    need_weights: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Compute the classification token's attention row of a single-block model explicitly.
 
     The query is the classification token's row of ``table_qkv`` and each
     key depends only on a token's position and genotype code, so the scores
     are computed once per model on the table and gathered per sample.
-    Values are never gathered: each sample's attention weights are scattered
-    into a row over the table (zero for rows it does not use), and one
-    batched matrix product per model and head with the value table gives
-    the weighted sum of values.
+    Nothing is gathered per sample: the table holds exp(score - shift) next
+    to exp(score - shift) times each value, with one shift per model and
+    head (the largest score of its unpadded rows). One matrix product per
+    model of the samples' one-hot table rows with this table gives each
+    head's softmax numerator and denominator. If a denominator underflows
+    (every score of a sample more than about 87 below the shift), the
+    function falls back to an explicit softmax over gathered scores.
 
     NOTE: this replaces scaled_dot_product_attention on the CPU only. With
     one query over at most 13 tokens, PyTorch 2.13's CPU SDPA kernel spent
@@ -282,11 +292,13 @@ def _attend_from_tables(
     rows : torch.Tensor, int64, shape (M, batch, n_tokens)
         Each token's row in the flattened table (model offsets included).
     variant_mask : torch.Tensor, bool, shape (M, n_tokens - 1)
+    need_weights : bool
+        Also return the attention weights; None is returned otherwise.
 
     Returns
     -------
     mixed : torch.Tensor, float, shape (M, batch, 1, d_model)
-    weights : torch.Tensor, float, shape (M * batch, n_heads, 1, n_tokens)
+    weights : torch.Tensor, float, shape (M * batch, n_heads, 1, n_tokens), or None
     """
     n_models, n_rows, width = table_qkv.shape
     d_model = width // 3
@@ -295,34 +307,57 @@ def _attend_from_tables(
     query = table_qkv[:, 0, :d_model].view(n_models, 1, n_heads, d_head)
     keys = table_qkv[:, :, d_model : 2 * d_model].view(n_models, n_rows, n_heads, d_head)
     score_table = (keys * query).sum(dim=-1) / math.sqrt(d_head)  # (M, n_rows, n_heads)
+    row_mask = None
     if not bool(variant_mask.all()):
-        # Mask padded positions in the table, before the gather: every
-        # table row of a padded position gets the score -inf.
+        # Every table row of a padded position is masked.
         row_mask = torch.cat(
             [
                 variant_mask.new_ones(n_models, 1),
                 variant_mask.repeat_interleave(N_GENOTYPE_CODES, dim=1),
             ],
             dim=1,
-        )  # (M, n_rows)
-        score_table = score_table.masked_fill(~row_mask.unsqueeze(-1), float("-inf"))
-    scores = score_table.reshape(-1, n_heads).index_select(0, rows.reshape(-1))
-    scores = scores.view(n_models, batch, n_tokens, n_heads)
-    # Softmax over the tokens with the heads innermost: PyTorch 2.13's CPU
-    # softmax over a contiguous last dimension of 13 took about 3 times as long.
-    weights = torch.softmax(scores, dim=2)  # (M, batch, n_tokens, n_heads)
-    # Tokens of one sample use distinct table rows, so the scatter adds nothing up.
-    local_rows = (rows % n_rows).unsqueeze(1).expand(-1, n_heads, -1, -1)
-    dense = weights.new_zeros(n_models, n_heads, batch, n_rows).scatter(
-        3, local_rows, weights.permute(0, 3, 1, 2)
-    )  # (M, n_heads, batch, n_rows)
+        ).unsqueeze(-1)  # (M, n_rows, 1)
+    local_rows = rows % n_rows  # (M, batch, n_tokens)
+    # Tokens of one sample use distinct table rows, so each row is 0 or 1.
+    one_hot = table_qkv.new_zeros(n_models, batch, n_rows).scatter_(2, local_rows, 1.0)
+    shift = score_table.detach()
+    if row_mask is not None:
+        shift = shift.masked_fill(~row_mask, float("-inf"))
+    exp_table = torch.exp(score_table - shift.amax(dim=1, keepdim=True))  # (M, n_rows, n_heads)
+    if row_mask is not None:
+        exp_table = exp_table.masked_fill(~row_mask, 0.0)
     values = table_qkv[..., 2 * d_model :].reshape(n_models, n_rows, n_heads, d_head)
-    values = values.transpose(1, 2).reshape(n_models * n_heads, n_rows, d_head)
-    mixed = torch.bmm(dense.view(n_models * n_heads, batch, n_rows), values)
-    mixed = mixed.view(n_models, n_heads, batch, d_head).transpose(1, 2)
-    mixed = mixed.reshape(n_models, batch, 1, d_model)
-    weights = weights.permute(0, 1, 3, 2).reshape(n_models * batch, n_heads, 1, n_tokens)
+    weighted = torch.cat([exp_table.unsqueeze(-1) * values, exp_table.unsqueeze(-1)], dim=-1)
+    sums = torch.bmm(one_hot, weighted.view(n_models, n_rows, n_heads * (d_head + 1)))
+    sums = sums.view(n_models, batch, n_heads, d_head + 1)
+    numerator, denominator = sums.split([d_head, 1], dim=-1)
+    if bool((denominator < 1e-30).any()):
+        return _attend_from_gathered_scores(score_table, values, rows, row_mask, need_weights)
+    mixed = (numerator / denominator).reshape(n_models, batch, 1, d_model)
+    weights = None
+    if need_weights:
+        gathered = exp_table.reshape(-1, n_heads).index_select(0, rows.reshape(-1))
+        gathered = gathered.view(n_models, batch, n_tokens, n_heads)
+        weights = gathered / denominator.view(n_models, batch, 1, n_heads)
+        weights = weights.permute(0, 1, 3, 2).reshape(n_models * batch, n_heads, 1, n_tokens)
     return mixed.view(n_models, batch, 1, d_model), weights
+
+
+def _attend_from_gathered_scores(score_table, values, rows, row_mask, need_weights):
+    """Explicit-softmax fallback of :func:`_attend_from_tables` over gathered scores."""
+    n_models, n_rows, n_heads, d_head = values.shape
+    batch, n_tokens = rows.shape[1:]
+    if row_mask is not None:
+        score_table = score_table.masked_fill(~row_mask, float("-inf"))
+    scores = score_table.reshape(-1, n_heads).index_select(0, rows.reshape(-1))
+    weights = torch.softmax(scores.view(n_models, batch, n_tokens, n_heads), dim=2)
+    gathered = values.reshape(-1, n_heads, d_head).index_select(0, rows.reshape(-1))
+    gathered = gathered.view(n_models, batch, n_tokens, n_heads, d_head)
+    mixed = (weights.unsqueeze(-1) * gathered).sum(dim=2).reshape(n_models, batch, 1, -1)
+    if not need_weights:
+        return mixed, None
+    weights = weights.permute(0, 1, 3, 2).reshape(n_models * batch, n_heads, 1, n_tokens)
+    return mixed, weights
 
 
 class AttentionClassifier(nn.Module):

@@ -275,8 +275,8 @@ def _attend_from_tables(
     to exp(score - shift) times each value, with one shift per model and
     head (the largest score of its unpadded rows). One matrix product per
     model of the samples' one-hot table rows with this table gives each
-    head's softmax numerator and denominator. If a denominator underflows
-    (every score of a sample more than about 87 below the shift), the
+    head's softmax numerator and denominator. If a denominator is below 1e-30
+    (every score of a sample at least about 69 below the shift), the
     function falls back to an explicit softmax over gathered scores.
 
     NOTE: this replaces scaled_dot_product_attention on the CPU only. With

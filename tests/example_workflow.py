@@ -9,6 +9,7 @@ minute on two cores.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -70,3 +71,18 @@ def snakemake_command(repository: Path, workdir: Path, *arguments: str) -> list[
         str(workdir / "config" / "config.yaml"),
         *arguments,
     ]
+
+
+def run_snakemake(repository: Path, workdir: Path, *arguments: str, timeout: int = 600):
+    """Run the workflow in ``workdir`` on 2 cores with the config found there."""
+    command = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(repository / "workflow" / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *arguments,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)

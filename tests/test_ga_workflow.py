@@ -1,28 +1,10 @@
 """Real Snakemake runs: simulate -> ingest -> qc -> split -> scan -> GA batches -> merge."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from example_workflow import run_snakemake
 
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 TARGETS = ["results/example/ga/selections.tsv", "results/example/scan/pairs.tsv"]
-
-
-def snakemake(repository, workdir, *arguments):
-    command = [
-        str(SNAKEMAKE),
-        "--snakefile",
-        str(repository / "workflow" / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        *arguments,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def write_config(workdir, runs_per_job):
@@ -42,7 +24,7 @@ def workdir(repository, tmp_path_factory):
         (repository / "config" / "cohorts.tsv").read_text()
     )
     write_config(workdir, runs_per_job=3)
-    result = snakemake(repository, workdir, *TARGETS)
+    result = run_snakemake(repository, workdir, *TARGETS)
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
 
@@ -90,7 +72,7 @@ def test_runs_per_job_does_not_change_output(repository, workdir):
     results = workdir / "results/example/ga"
     before = {name: (results / name).read_text() for name in ("selections.tsv", "generations.tsv")}
     write_config(workdir, runs_per_job=1)
-    result = snakemake(repository, workdir, *TARGETS)
+    result = run_snakemake(repository, workdir, *TARGETS)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((results / "batches").glob("*_3.selections.tsv"))) == 2
     for name, text in before.items():

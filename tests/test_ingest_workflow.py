@@ -1,31 +1,14 @@
 """Real Snakemake runs of ingest -> qc -> split on small reference data."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_workflow import run_snakemake
 
 from fcsnet.ingest import ingest_cohort
 from fcsnet.io.vcf import read_vcf
 from fcsnet.store import read_store, read_table
-
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-
-
-def snakemake(repository, workdir, *arguments):
-    command = [
-        str(SNAKEMAKE),
-        "--snakefile",
-        str(repository / "workflow" / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        *arguments,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +56,7 @@ TARGETS = [
 
 
 def test_dry_run_lists_every_job(repository, workdir):
-    result = snakemake(repository, workdir, "--dry-run", *TARGETS)
+    result = run_snakemake(repository, workdir, "--dry-run", *TARGETS)
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr
     for rule, count in (("ingest_genotypes", 3), ("ingest_case_only", 1), ("qc", 3), ("split", 3)):
@@ -83,7 +66,7 @@ def test_dry_run_lists_every_job(repository, workdir):
 
 @pytest.fixture(scope="module")
 def finished(repository, workdir):
-    result = snakemake(repository, workdir, *TARGETS)
+    result = run_snakemake(repository, workdir, *TARGETS)
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
 
@@ -137,7 +120,7 @@ def test_bad_phenotype_fails_with_clear_log(repository, shared_data, tmp_path):
         f"cohort\tgenotypes\tformat\nfam6\t{shared_data / 'plink' / 'example'}\tplink\n"
     )
     (tmp_path / "config" / "config.yaml").write_text("cohorts: config/cohorts.tsv\n")
-    result = snakemake(repository, tmp_path, "results/fam6/genotypes/samples.tsv")
+    result = run_snakemake(repository, tmp_path, "results/fam6/genotypes/samples.tsv")
     assert result.returncode != 0
     log = (tmp_path / "logs" / "fam6" / "ingest_genotypes.log").read_text()
     assert "is not a case/control status in PLINK coding" in log

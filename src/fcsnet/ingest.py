@@ -258,7 +258,7 @@ def ingest_cohort(
         raise ConfigError(f"genotype format {genotype_format!r} is not one of {FORMATS}")
     logger.info("ingesting %s (%s) into %s", genotypes, genotype_format, output_dir)
     # Samples are chosen before the genotypes are read, so that a VCF or
-    # PLINK read keeps only those columns and never holds a second matrix.
+    # PLINK read keeps only those columns and never keeps a second matrix in memory.
     table = None
     if genotype_format == "table":
         if case_only and not _has_column(genotypes, options["label_column"]):

@@ -271,7 +271,7 @@ def _attend_from_tables(
     The query is the classification token's row of ``table_qkv`` and each
     key depends only on a token's position and genotype code, so the scores
     are computed once per model on the table and gathered per sample.
-    Nothing is gathered per sample: the table holds exp(score - shift) next
+    Nothing is gathered per sample: the table contains exp(score - shift) next
     to exp(score - shift) times each value, with one shift per model and
     head (the largest score of its unpadded rows). One matrix product per
     model of the samples' one-hot table rows with this table gives each

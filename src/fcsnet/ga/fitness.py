@@ -40,7 +40,7 @@ def stratified_folds(status: np.ndarray, n_folds: int, seed) -> np.ndarray:
     """Assign each sample to one of ``n_folds`` folds, stratified by status.
 
     The samples of each class are shuffled with ``seed`` and dealt round-robin,
-    so every fold holds at least one case and one control when ``n_folds`` does
+    so every fold contains at least one case and one control when ``n_folds`` does
     not exceed either class count.
 
     Returns
@@ -293,7 +293,7 @@ class CellsEvaluator:
 def _binned_auc(risk, positives, negatives, block, n_positive, n_negative) -> np.ndarray:
     """Compute the ROC-AUC of each (subset, fold) block from scored bins.
 
-    Every bin holds ``positives`` cases and ``negatives`` controls that share
+    Every bin contains ``positives`` cases and ``negatives`` controls that share
     the score ``risk``; ties between a case and a control count one half.
 
     Returns
@@ -442,7 +442,7 @@ class CachedEvaluator:
 
     Subsets are keyed by their sorted variant indices; a population's unseen
     subsets go to the wrapped evaluator in one call. ``n_evaluations`` counts
-    subsets actually evaluated, ``n_hits`` those answered from the cache.
+    subsets actually evaluated, ``n_hits`` those returned from the cache.
     """
 
     def __init__(self, evaluator):

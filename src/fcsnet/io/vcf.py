@@ -40,6 +40,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -229,15 +230,15 @@ def _check_options(multiallelic: str, haploid: str, chunk_variants: int) -> None
 
 def read_vcf_samples(path) -> list[str]:
     """Return the sample IDs of a VCF or BCF header, in file order."""
-    vcf, _ = _open_vcf(path, None, None)
+    vcf, _ = _open_vcf(path, None)
     samples = [str(sample) for sample in vcf.samples]
     vcf.close()
     return samples
 
 
-def _open_vcf(path, region, threads, samples=None):
+def _open_vcf(path, region, samples=None):
     try:
-        vcf = VCF(str(path), threads=threads, samples=samples)
+        vcf = VCF(str(path), samples=samples)
     except (OSError, Exception) as error:  # cyvcf2 raises a plain Exception for unreadable files
         raise InputError(f"cannot read {path} as VCF or BCF: {error}") from error
     if not vcf.samples:
@@ -269,28 +270,25 @@ def _declared_contigs(vcf) -> set[str]:
     return contigs
 
 
-def _checked_records(records, path):
-    """Yield the records, turning htslib's parse failure into an InputError.
+class RecordParseError(Exception):
+    """htslib failed to parse a record; ``last`` is the last record read before it (chrom:pos)."""
 
-    The error names the last record read successfully (chrom:pos).
-    """
-    last = None
-    while True:
-        try:
-            variant = next(records)
-        except StopIteration:
-            return
-        except Exception as error:  # cyvcf2 raises a plain Exception for a malformed record
-            where = "the first record" if last is None else f"the record after {last}"
-            raise InputError(
-                f"VCF {path} is malformed or truncated: htslib could not parse {where} "
-                f"(the last record read successfully; {error}). Check the file with "
-                f"'bcftools view {path} > /dev/null', which prints htslib's reason (e.g. a "
-                "non-numeric POS, fewer sample columns than the header, or a cut-off .gz), and "
-                "fix or regenerate it"
-            ) from error
-        last = f"{variant.CHROM}:{variant.POS}"
-        yield variant
+    def __init__(self, last: str | None, error: Exception | str):
+        super().__init__(str(error))
+        self.last = last
+        self.error = str(error)
+
+
+def malformed_record_message(path, last: str | None, error: str) -> str:
+    """Describe a record that htslib could not parse, naming the last record read before it."""
+    where = "the first record" if last is None else f"the record after {last}"
+    return (
+        f"VCF {path} is malformed or truncated: htslib could not parse {where} "
+        f"(the last record read successfully; {error}). Check the file with "
+        f"'bcftools view {path} > /dev/null', which prints htslib's reason (e.g. a "
+        "non-numeric POS, fewer sample columns than the header, or a cut-off .gz), and "
+        "fix or regenerate it"
+    )
 
 
 def _categories(alleles: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -329,74 +327,76 @@ def _record_alleles(variant, n_samples: int, counts: Counter) -> np.ndarray | No
     return alleles
 
 
-def read_vcf(
-    path,
-    region: str | None = None,
-    multiallelic: str = "split",
-    haploid: str = "missing",
-    chunk_variants: int = 256,
-    threads: int | None = None,
-    samples: list[str] | None = None,
-) -> RawGenotypes:
-    """Read a VCF or BCF file into an alt-allele dosage matrix.
+@dataclass
+class RecordBlocks:
+    """Output rows of a run of records, before they are joined into one matrix.
 
-    Parameters
+    Attributes
     ----------
-    path : str or Path
-        VCF (plain or bgzipped) or BCF file.
-    region : str, optional
-        ``chrom``, ``chrom:start-end`` or ``chrom:start``; needs an index
-        (.tbi or .csi) beside the file.
-    multiallelic : {"split", "skip"}
-        How to handle sites with more than one ALT allele (see module notes).
-    haploid : {"missing", "double"}
-        How to code haploid calls (see module notes).
-    chunk_variants : int
-        Output rows converted at a time; memory beyond the output matrix is
-        a few tens of bytes per call of one block (``chunk_variants * n_samples``
-        calls).
-    threads : int, optional
-        Extra htslib decompression threads.
-    samples : list of str, optional
-        Read only these samples (htslib drops the others while parsing);
-        the matrix columns keep the file's sample order.
-
-    Returns
-    -------
-    RawGenotypes
-        ``dosages`` int8, shape (n_variants, n_samples); ``status`` is None.
-
-    Raises
-    ------
-    InputError
-        If the file cannot be read, has no samples, has no usable variant,
-        or every call is missing (for example a file of haploid calls read
-        with ``haploid="missing"``).
+    columns : dict of str to list
+        ``variant_id`` (before repeats are made unique), ``chrom``, ``pos``,
+        ``ref`` and ``alt`` of every output row.
+    alt_freqs, call_rates : list of numpy.ndarray of float
+        Per-row figures, one array per converted block.
+    counts : collections.Counter
+        Counts of the records read, skipped and recoded.
+    slabs : _Slabs
+        The int8 dosages of every row, in order.
+    last_record : str or None
+        ``chrom:pos`` of the last record read, None when none was read.
     """
-    _check_options(multiallelic, haploid, chunk_variants)
-    vcf, records = _open_vcf(path, region, threads, samples)
-    sample_ids = [str(sample) for sample in vcf.samples]
-    n_samples = len(sample_ids)
+
+    columns: dict[str, list]
+    alt_freqs: list[np.ndarray]
+    call_rates: list[np.ndarray]
+    counts: Counter
+    slabs: _Slabs
+    last_record: str | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.columns["variant_id"])
+
+
+def read_records(
+    records,
+    n_samples: int,
+    declared_contigs: set[str],
+    multiallelic: str,
+    haploid: str,
+    chunk_variants: int,
+    source: str,
+) -> RecordBlocks:
+    """Code cyvcf2 records into dosage blocks by the rules of the module notes.
+
+    ``source`` names the input in progress messages. Raises
+    :class:`RecordParseError` when htslib cannot parse a record.
+    """
     counts: Counter = Counter()
     converter = _BlockConverter(n_samples, chunk_variants, haploid)
-    slabs = _Slabs(n_samples, chunk_variants)
-    alt_freqs: list[np.ndarray] = []
-    call_rates: list[np.ndarray] = []
     columns: dict[str, list] = {"variant_id": [], "chrom": [], "pos": [], "ref": [], "alt": []}
+    blocks = RecordBlocks(columns, [], [], counts, _Slabs(n_samples, chunk_variants))
 
     def flush() -> None:
-        alt_freq, call_rate = converter.convert(counts, slabs.reserve(converter.n_rows))
-        alt_freqs.append(alt_freq)
-        call_rates.append(call_rate)
+        alt_freq, call_rate = converter.convert(counts, blocks.slabs.reserve(converter.n_rows))
+        blocks.alt_freqs.append(alt_freq)
+        blocks.call_rates.append(call_rate)
 
     ids, chroms, positions, refs, alt_column = (columns[name] for name in columns)
-    declared_contigs = _declared_contigs(vcf)
+    records = iter(records)
     n_read = n_symbolic = 0
     try:
-        for variant in _checked_records(records, path):
+        while True:
+            try:
+                variant = next(records)
+            except StopIteration:
+                break
+            except Exception as error:  # cyvcf2 raises a plain Exception for a malformed record
+                raise RecordParseError(blocks.last_record, error) from error
+            blocks.last_record = f"{variant.CHROM}:{variant.POS}"
             n_read += 1
             if not n_read % 100_000:
-                logger.info("read %d records of %s", n_read, path)
+                logger.info("read %d records of %s", n_read, source)
             if declared_contigs and variant.CHROM not in declared_contigs:
                 # A garbage line or a cut-off record parses as a record on an unknown contig.
                 counts["records_unknown_contig_skipped"] += 1
@@ -446,12 +446,137 @@ def read_vcf(
                 if converter.n_rows == chunk_variants:
                     flush()
     finally:
-        vcf.close()
         counts["records_read"] += n_read
         counts["symbolic_alleles_skipped"] += n_symbolic
     if converter.n_rows:
         flush()
+    return blocks
 
+
+def read_vcf(
+    path,
+    region: str | None = None,
+    multiallelic: str = "split",
+    haploid: str = "missing",
+    chunk_variants: int = 256,
+    threads: int = 1,
+    samples: list[str] | None = None,
+    min_part_bytes: int | None = None,
+) -> RawGenotypes:
+    """Read a VCF or BCF file into an alt-allele dosage matrix.
+
+    Parameters
+    ----------
+    path : str or Path
+        VCF (plain or bgzipped) or BCF file.
+    region : str, optional
+        ``chrom``, ``chrom:start-end`` or ``chrom:start``; needs an index
+        (.tbi or .csi) beside the file.
+    multiallelic : {"split", "skip"}
+        How to handle sites with more than one ALT allele (see module notes).
+    haploid : {"missing", "double"}
+        How to code haploid calls (see module notes).
+    chunk_variants : int
+        Output rows converted at a time; memory beyond the output matrix is
+        a few tens of bytes per call of one block (``chunk_variants * n_samples``
+        calls).
+    threads : int
+        Worker processes. With more than 1, a plain or bgzipped VCF is cut
+        into that many parts, each parsed by its own cyvcf2 reader in a
+        forked process (see :mod:`fcsnet.io.vcf_parts`); the result is the
+        same as with 1. BCF files, a ``region``, gzip files that are not
+        BGZF, files of less than ``min_part_bytes`` of text per part and
+        platforms without the fork start method are read in this process;
+        the log says which way was taken.
+    samples : list of str, optional
+        Read only these samples (htslib drops the others while parsing);
+        the matrix columns keep the file's sample order.
+    min_part_bytes : int, optional
+        Minimum uncompressed VCF text per part; default
+        :data:`fcsnet.io.vcf_parts.MIN_PART_BYTES`.
+
+    Returns
+    -------
+    RawGenotypes
+        ``dosages`` int8, shape (n_variants, n_samples); ``status`` is None.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, has no samples, has no usable variant,
+        or every call is missing (for example a file of haploid calls read
+        with ``haploid="missing"``).
+    """
+    _check_options(multiallelic, haploid, chunk_variants)
+    if threads < 1:
+        raise ConfigError(f"ingest.threads is {threads}; expected a positive integer")
+    vcf, records = _open_vcf(path, region, samples)
+    sample_ids = [str(sample) for sample in vcf.samples]
+    declared_contigs = _declared_contigs(vcf)
+    if threads > 1:
+        from fcsnet.io.vcf_parts import read_vcf_in_parts
+
+        vcf.close()
+        parallel = read_vcf_in_parts(
+            path,
+            region=region,
+            multiallelic=multiallelic,
+            haploid=haploid,
+            chunk_variants=chunk_variants,
+            threads=threads,
+            samples=samples,
+            sample_ids=sample_ids,
+            declared_contigs=declared_contigs,
+            min_part_bytes=min_part_bytes,
+        )
+        if parallel is not None:
+            return parallel
+        vcf, records = _open_vcf(path, region, samples)
+    try:
+        blocks = read_records(
+            records,
+            len(sample_ids),
+            declared_contigs,
+            multiallelic,
+            haploid,
+            chunk_variants,
+            str(path),
+        )
+    except RecordParseError as error:
+        raise InputError(malformed_record_message(path, error.last, error.error)) from error
+    finally:
+        vcf.close()
+    columns = blocks.columns
+    counts = blocks.counts
+    return assemble_genotypes(
+        path,
+        region,
+        haploid,
+        sample_ids,
+        columns,
+        np.concatenate(blocks.alt_freqs) if blocks.alt_freqs else np.empty(0),
+        np.concatenate(blocks.call_rates) if blocks.call_rates else np.empty(0),
+        counts,
+        blocks.slabs.matrix,
+    )
+
+
+def assemble_genotypes(
+    path,
+    region: str | None,
+    haploid: str,
+    sample_ids: list[str],
+    columns: dict[str, list],
+    alt_freq: np.ndarray,
+    call_rate: np.ndarray,
+    counts: Counter,
+    build_matrix,
+) -> RawGenotypes:
+    """Check and log the counts of a whole read and build its :class:`RawGenotypes`.
+
+    ``build_matrix()`` returns the int8 dosages; it is called only once the
+    read has a usable variant.
+    """
     n_variants = len(columns["variant_id"])
     counts["variants_written"] = n_variants
     _log_counts(path, counts)
@@ -459,8 +584,7 @@ def read_vcf(
         raise InputError(
             f"no usable variants in {path}{_region_text(region)}: {_describe_skips(counts)}"
         )
-    dosages = slabs.matrix()
-    call_rate = np.concatenate(call_rates)
+    dosages = build_matrix()
     if not (call_rate > 0).any():
         raise InputError(_all_missing_message(path, counts, haploid))
 
@@ -468,7 +592,7 @@ def read_vcf(
         [str(identifier) for identifier in columns["variant_id"]]
     )
     variants = pd.DataFrame(columns)
-    variants["alt_freq"] = np.concatenate(alt_freqs)
+    variants["alt_freq"] = alt_freq
     variants["call_rate"] = call_rate
     return RawGenotypes(dosages, variants, sample_ids, None, counts)
 

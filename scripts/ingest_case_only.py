@@ -11,5 +11,6 @@ with rule_logging(snakemake):
         snakemake.params.format,
         Path(snakemake.output.dosages).parent,
         options=dict(snakemake.params.options),
+        threads=snakemake.threads,
         case_only=True,
     )

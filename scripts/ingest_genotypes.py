@@ -13,4 +13,5 @@ with rule_logging(snakemake):
         phenotypes=snakemake.params.phenotypes,
         phenotype_column=snakemake.params.phenotype_column,
         options=dict(snakemake.params.options),
+        threads=snakemake.threads,
     )

@@ -39,12 +39,14 @@ def read_genotypes(
     options: dict,
     keep: np.ndarray | None = None,
     table_sample_prefix: str = "row",
+    threads: int = 1,
 ) -> RawGenotypes:
     """Read a genotype file of the given format with the ``ingest`` options.
 
     ``keep`` (sample positions in file order, increasing) restricts a VCF or
     PLINK read to those samples; a table is always read whole, its samples
     named ``table_sample_prefix`` plus the 0-based data row number.
+    ``threads`` is the number of worker processes that read a VCF in parts.
     """
     if genotype_format == "vcf":
         samples = None
@@ -57,6 +59,7 @@ def read_genotypes(
             multiallelic=options["multiallelic"],
             haploid=options["haploid"],
             chunk_variants=options["chunk_variants"],
+            threads=threads,
             samples=samples,
         )
     if genotype_format == "plink":
@@ -222,6 +225,7 @@ def ingest_cohort(
     phenotype_column: str | None = None,
     options: dict | None = None,
     case_only: bool = False,
+    threads: int = 1,
 ) -> GenotypeStore:
     """Read one cohort and write its genotype store and ``ingest_summary.tsv``.
 
@@ -247,6 +251,9 @@ def ingest_cohort(
         ``case_only_controls_dropped`` and logged as a WARNING; samples with
         a missing status are kept. A file without a status (a VCF, a table
         without the label column) makes every sample a case.
+    threads : int
+        Worker processes that read a plain or bgzipped VCF in parts (see
+        :func:`fcsnet.io.vcf.read_vcf`); other formats ignore it.
 
     Returns
     -------
@@ -292,7 +299,7 @@ def ingest_cohort(
 
     subset = None if len(keep) == len(sample_ids) else keep
     if table is None:
-        raw = read_genotypes(genotypes, genotype_format, options, keep=subset)
+        raw = read_genotypes(genotypes, genotype_format, options, keep=subset, threads=threads)
         if raw.sample_ids != samples["sample_id"].tolist():
             raise InputError(
                 f"the samples read from {genotypes} differ from the samples in its header; "

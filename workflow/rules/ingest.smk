@@ -23,7 +23,7 @@ rule ingest_genotypes:
         "logs/{cohort}/ingest_genotypes.log",
     benchmark:
         "benchmarks/{cohort}/ingest_genotypes.tsv"
-    threads: 1
+    threads: config["ingest"]["threads"]
     resources:
         mem_mb=ingest_mem_mb,
         runtime=ingest_runtime,
@@ -51,7 +51,7 @@ rule ingest_case_only:
         "logs/{cohort}/ingest_case_only.log",
     benchmark:
         "benchmarks/{cohort}/ingest_case_only.tsv"
-    threads: 1
+    threads: config["ingest"]["threads"]
     resources:
         mem_mb=ingest_mem_mb,
         runtime=ingest_runtime,

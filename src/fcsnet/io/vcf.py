@@ -274,9 +274,13 @@ class RecordParseError(Exception):
     """htslib failed to parse a record; ``last`` is the last record read before it (chrom:pos)."""
 
     def __init__(self, last: str | None, error: Exception | str):
-        super().__init__(str(error))
+        # Both values go to Exception.args, so that the error pickles between processes.
+        super().__init__(last, str(error))
         self.last = last
         self.error = str(error)
+
+    def __str__(self) -> str:
+        return self.error
 
 
 def malformed_record_message(path, last: str | None, error: str) -> str:
@@ -626,6 +630,17 @@ class _Slabs:
         self.slab_rows += rows
         self.n_rows += rows
         return block
+
+    def write_rows(self, stream) -> None:
+        """Write the filled rows to a binary file in C order, releasing each slab once written."""
+        remaining = self.n_rows
+        self.slabs.reverse()
+        while self.slabs:
+            slab = self.slabs.pop()
+            rows = min(self.rows_per_slab, remaining)
+            slab[:rows].tofile(stream)
+            remaining -= rows
+            del slab
 
     def matrix(self) -> np.ndarray:
         """Return the filled rows as one C-contiguous matrix, releasing the slabs."""

@@ -5,13 +5,19 @@ missing calls) and a BCF copy of it, then times in the same run, each in a
 fresh child process:
 
 - fcsnet: ``fcsnet.ingest.ingest_cohort`` (read the file, join a phenotype
-  sheet, write the store);
+  sheet, write the store) with ``--threads`` worker processes reading the
+  VCF in parts (the BCF is read in one process);
 - plink 1.9: ``plink1.9 --vcf FILE --make-bed --threads 1`` (``--bcf`` for
   the BCF copy).
 
-It prints genotype calls per second, the CPU seconds, the child's peak
-resident memory (``ru_maxrss`` from ``os.wait4``) and, for fcsnet, the peak
-above the memory of the interpreter with its imports loaded. Ratios compare
+It prints genotype calls per second, the CPU seconds and the child's peak
+resident memory (``ru_maxrss`` from ``os.wait4``). fcsnet's CPU seconds
+include its worker processes and their writer processes (the RUSAGE_CHILDREN
+of the child, which covers grandchildren once they are reaped). With worker
+processes, ``ru_maxrss`` is the largest single process, not their sum, so
+one more untimed run of fcsnet samples the proportional set size (PSS) of
+the child and all its descendants every 10 ms; the peak of that sum above
+the child's PSS with its imports loaded is the memory the read adds. Ratios compare
 fcsnet with plink on the same file, by wall time and by CPU time. On a
 machine shared with other jobs the wall times stretch with the load (the
 load average is printed), while the CPU times stay closer to those of an
@@ -21,6 +27,7 @@ checked on the VCF: at least half of plink's calls per second, and peak
 memory above the import baseline under 3x the int8 output matrix.
 
 Usage: python bench/ingest_benchmark.py [--variants N] [--samples N] [--repeats N]
+       [--threads N] [--plink-threads N]
 Needs plink1.9 on PATH (Debian package plink1.9) and, optionally, bgzip.
 """
 
@@ -34,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,15 +50,23 @@ import numpy as np
 GENOTYPE_TEXT = np.frombuffer(b"0/0\t0/1\t1/1\t./.\t", dtype=np.uint8).reshape(4, 4)
 
 CHILD_CODE = """
-import json, resource, sys, time
+import json, logging, resource, sys, time
 from fcsnet.ingest import ingest_cohort
-vcf, phenotypes, output = sys.argv[1:4]
-baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start, cpu_start = time.perf_counter(), time.process_time()
-shape = ingest_cohort(vcf, "vcf", output, phenotypes=phenotypes).dosages.shape
-seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "baseline_kib": baseline,
-                  "shape": list(shape)}))
+vcf, phenotypes, output, threads = sys.argv[1:5]
+logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+def cpu_seconds():
+    own, children = (resource.getrusage(who) for who in
+                     (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def pss_kib():
+    with open("/proc/self/smaps_rollup") as stream:
+        return next(int(line.split()[1]) for line in stream if line.startswith("Pss:"))
+baseline, baseline_pss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, pss_kib()
+start, cpu_start = time.perf_counter(), cpu_seconds()
+store = ingest_cohort(vcf, "vcf", output, phenotypes=phenotypes, threads=int(threads))
+seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "baseline_kib": baseline,
+                  "baseline_pss_kib": baseline_pss, "shape": list(store.dosages.shape)}))
 """
 
 
@@ -105,40 +121,103 @@ def write_phenotypes(path: Path, n_samples: int, seed: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def run_child(command: list[str]) -> tuple[float, float, int, str]:
-    """Run ``command``; return wall seconds, CPU seconds, the child's peak RSS (KiB) and its stdout."""
+def tree_pss_kib(pid: int) -> int:
+    """Return the summed PSS (KiB) of process ``pid`` and all its descendants."""
+    total = 0
+    pending = [pid]
+    while pending:
+        process = pending.pop()
+        try:
+            with open(f"/proc/{process}/smaps_rollup") as stream:
+                total += next(int(line.split()[1]) for line in stream if line.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{process}/task"):
+                with open(f"/proc/{process}/task/{task}/children") as stream:
+                    pending.extend(int(child) for child in stream.read().split())
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue  # The process ended while it was read.
+    return total
+
+
+class TreeMemorySampler(threading.Thread):
+    """Record the peak summed PSS of a process tree, sampled every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.01):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak_kib = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.peak_kib = max(self.peak_kib, tree_pss_kib(self.pid))
+
+
+def run_child(command: list[str], sample_memory: bool = False) -> tuple:
+    """Run ``command``; return wall and CPU seconds, peak RSS (KiB), stdout, stderr, peak tree PSS.
+
+    The CPU seconds and peak RSS come from ``os.wait4``. The tree PSS is 0
+    unless ``sample_memory`` is set.
+    """
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sampler = TreeMemorySampler(process.pid) if sample_memory else None
+    if sampler:
+        sampler.start()
+    # Read stderr in a thread so that neither pipe fills up while the other is read.
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    reader.start()
     stdout = process.stdout.read().decode()
-    stderr = process.stderr.read().decode()
+    reader.join()
+    stderr = errors[0].decode()
+    if sampler:
+        sampler.done.set()
+        sampler.join()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({process.returncode}): {stderr[-2000:]}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, stdout
+    peak_pss = sampler.peak_kib if sampler else 0
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, stdout, stderr, peak_pss
 
 
-def measure_fcsnet(vcf: Path, phenotypes: Path, workdir: Path) -> dict:
-    command = [sys.executable, "-c", CHILD_CODE, str(vcf), str(phenotypes), str(workdir)]
-    _, _, peak_kib, stdout = run_child(command)
+def measure_fcsnet(
+    vcf: Path, phenotypes: Path, workdir: Path, threads: int, sample_memory: bool = False
+) -> dict:
+    command = [
+        sys.executable,
+        "-c",
+        CHILD_CODE,
+        str(vcf),
+        str(phenotypes),
+        str(workdir),
+        str(threads),
+    ]
+    _, wait_cpu, peak_kib, stdout, stderr, peak_pss = run_child(command, sample_memory)
     result = json.loads(stdout.strip().splitlines()[-1])
     result["peak_kib"] = peak_kib
+    result["peak_pss_kib"] = peak_pss
+    result["process_cpu_seconds"] = wait_cpu
+    result["read_path"] = next(
+        (line for line in stderr.splitlines() if line.startswith("fcsnet.io.vcf_parts")), ""
+    )
     return result
 
 
-def measure_plink(vcf: Path, workdir: Path) -> dict:
+def measure_plink(vcf: Path, workdir: Path, threads: int) -> dict:
     command = [
         "plink1.9",
         "--bcf" if vcf.suffix == ".bcf" else "--vcf",
         str(vcf),
         "--make-bed",
         "--threads",
-        "1",
+        str(threads),
         "--out",
         str(workdir / "plink"),
     ]
-    seconds, cpu_seconds, peak_kib, _ = run_child(command)
+    seconds, cpu_seconds, peak_kib, _, _, _ = run_child(command)
     return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_kib": peak_kib}
 
 
@@ -159,6 +238,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2_000, help="samples to simulate")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each tool; best is kept")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated genotypes")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="fcsnet worker processes (read_vcf threads)"
+    )
+    parser.add_argument("--plink-threads", type=int, default=1, help="plink1.9 --threads value")
     arguments = parser.parse_args()
     if shutil.which("plink1.9") is None:
         sys.exit("plink1.9 not found on PATH; install the Debian package plink1.9")
@@ -182,16 +265,28 @@ def main() -> None:
         results = {key: [] for key in ("plink vcf", "fcsnet vcf", "plink bcf", "fcsnet bcf")}
         for _ in range(arguments.repeats):
             for path, name in ((vcf, "vcf"), (bcf, "bcf")):
-                results[f"plink {name}"].append(measure_plink(path, workdir))
+                results[f"plink {name}"].append(
+                    measure_plink(path, workdir, arguments.plink_threads)
+                )
                 store = workdir / "store"
-                results[f"fcsnet {name}"].append(measure_fcsnet(path, phenotypes, store))
+                results[f"fcsnet {name}"].append(
+                    measure_fcsnet(path, phenotypes, store, arguments.threads)
+                )
+        # One more, untimed run each, sampled for the memory of the whole process tree.
+        memory = {
+            name: measure_fcsnet(path, phenotypes, workdir / "store", arguments.threads, True)
+            for path, name in ((vcf, "vcf"), (bcf, "bcf"))
+        }
 
     print(f"after the timed runs: {load_text()}")
     print(f"output matrix (int8): {matrix_mib:.1f} MiB; best of {arguments.repeats} runs each")
+    print(f"fcsnet --threads {arguments.threads}, plink1.9 --threads {arguments.plink_threads}")
+    for name in ("vcf", "bcf"):
+        print(f"fcsnet {name}: {memory[name]['read_path'] or 'read in one process'}")
     print(
         f"{'tool':34s} {'seconds':>8s} {'Mcalls/s':>9s} {'speed/plink':>11s} {'CPU s':>6s} "
         f"{'CPU speed/plink':>15s} {'peak MiB':>9s} {'above imports MiB':>17s} "
-        f"{'above/matrix':>12s}"
+        f"{'above/matrix':>12s} {'tree PSS above MiB':>18s} {'tree/matrix':>11s}"
     )
     ratios = {}
     for name in ("vcf", "bcf"):
@@ -206,12 +301,14 @@ def main() -> None:
         rate = n_calls / run["seconds"]
         cpu_ratio = plink["cpu_seconds"] / run["cpu_seconds"]
         above = (run["peak_kib"] - run["baseline_kib"]) / 1024
-        ratios[name] = (rate / plink_rate, cpu_ratio, above / matrix_mib)
+        sampled = memory[name]
+        tree_above = (sampled["peak_pss_kib"] - sampled["baseline_pss_kib"]) / 1024
+        ratios[name] = (rate / plink_rate, cpu_ratio, max(above, tree_above) / matrix_mib)
         print(
             f"{'fcsnet ingest_cohort (' + name + ')':34s} {run['seconds']:8.2f} "
             f"{rate / 1e6:9.1f} {rate / plink_rate:11.2f} {run['cpu_seconds']:6.2f} "
             f"{cpu_ratio:15.2f} {run['peak_kib'] / 1024:9.1f} {above:17.1f} "
-            f"{above / matrix_mib:12.2f}"
+            f"{above / matrix_mib:12.2f} {tree_above:18.1f} {tree_above / matrix_mib:11.2f}"
         )
     speed_ratio, cpu_ratio, memory_ratio = ratios["vcf"]
     print(

@@ -253,7 +253,7 @@ def test_truncated_bgzip_read_serially(shared_data, tmp_path, caplog):
 @pytest.mark.parametrize(
     ("name", "options", "reason"),
     [
-        ("multi-contig.bcf", {"min_part_bytes": 1}, "BCF files are read in one process"),
+        ("multi-contig.bcf", {"min_part_bytes": 1}, "cannot cut the file into parts: the file is BCF"),
         ("test.vcf.gz", {"min_part_bytes": 1, "region": "1"}, "a region is read"),
         ("test.vcf.gz", {}, "bytes of text per part"),
     ],

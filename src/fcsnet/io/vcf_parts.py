@@ -224,7 +224,7 @@ def plan_parts(path, n_parts: int, min_part_bytes: int = MIN_PART_BYTES) -> list
                         f"cannot inflate the BGZF block at byte {offsets[block]}"
                     ) from error
                 if not head and text.startswith(b"BCF"):
-                    raise SplitError("BCF files are read in one process")
+                    raise SplitError("the file is BCF")
                 head += text
                 block += 1
                 header_end = _header_end(head)
@@ -236,7 +236,7 @@ def plan_parts(path, n_parts: int, min_part_bytes: int = MIN_PART_BYTES) -> list
             while header_end is None and len(head) < size:
                 head = buffer[: len(head) + PLAIN_CHUNK_BYTES]
                 if head.startswith(b"BCF"):
-                    raise SplitError("BCF files are read in one process")
+                    raise SplitError("the file is BCF")
                 header_end = _header_end(head)
             total_text = size
     if header_end is None:

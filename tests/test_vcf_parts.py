@@ -86,7 +86,8 @@ def cohort_text(n_records: int, seed: int = 0) -> str:
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(SAMPLES),
     ]
     for index in range(n_records):
-        chrom = "X" if index % 17 == 0 else "1"
+        # Contig 2 is not declared in the header, so its records are skipped and counted.
+        chrom = "X" if index % 17 == 0 else ("2" if index % 31 == 0 else "1")
         record_id = "." if index % 5 == 0 else f"rs{index % 40}"
         alt = "G,T" if index % 7 == 0 else ("<DEL>" if index % 23 == 0 else "G")
         choices = calls if "," in alt else calls[:6]
@@ -138,6 +139,7 @@ def test_cut_records_equal_serial(tmp_path, caplog, compression, threads):
     assert serial.counts["duplicate_variant_ids_renamed"] > 0
     assert serial.counts["multiallelic_records_split"] > 0
     assert serial.counts["records_symbolic_only_skipped"] > 0
+    assert serial.counts["records_unknown_contig_skipped"] > 0
     kind = "BGZF blocks" if compression == "bgzf" else "byte offsets"
     messages = [record.getMessage() for record in caplog.records]
     assert any(PARALLEL_LOG.format(n=threads) in message for message in messages)
@@ -250,10 +252,37 @@ def test_truncated_bgzip_read_serially(shared_data, tmp_path, caplog):
     assert any("reading in one process (cannot cut the file" in message for message in messages)
 
 
+@pytest.mark.parametrize("damage", ["deflate-data", "crc32"])
+def test_damaged_block_read_again_serially(tmp_path, caplog, damage):
+    path = tmp_path / "damaged.vcf.gz"
+    write_bgzf(path, cohort_text(200).encode(), block_text_bytes=500)
+    (_, second) = plan_parts(path, 2, min_part_bytes=1)
+    data = bytearray(path.read_bytes())
+    block_size = struct.unpack_from("<H", data, second.start + 16)[0] + 1
+    if damage == "crc32":
+        data[second.start + block_size - 8] ^= 0xFF
+    else:
+        data[second.start + 20 : second.start + 30] = b"\xff" * 10
+    path.write_bytes(bytes(data))
+    serial = read_outcome(path)
+    with caplog.at_level("INFO", logger="fcsnet.io.vcf_parts"):
+        parallel = read_outcome(path, threads=2, min_part_bytes=1)
+    # htslib rejects both kinds of damage.
+    assert isinstance(serial, str)
+    assert "is malformed or truncated" in serial
+    assert_same_read(serial, parallel)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("reading again in one process (part 1 failed" in message for message in messages)
+
+
 @pytest.mark.parametrize(
     ("name", "options", "reason"),
     [
-        ("multi-contig.bcf", {"min_part_bytes": 1}, "cannot cut the file into parts: the file is BCF"),
+        (
+            "multi-contig.bcf",
+            {"min_part_bytes": 1},
+            "cannot cut the file into parts: the file is BCF",
+        ),
         ("test.vcf.gz", {"min_part_bytes": 1, "region": "1"}, "a region is read"),
         ("test.vcf.gz", {}, "bytes of text per part"),
     ],

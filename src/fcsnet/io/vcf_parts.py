@@ -13,18 +13,26 @@ parts of about equal size and reads them in forked worker processes:
   or after ``start_k+1``. Part 0 starts at the top of the file. So part k
   drops its cut first line, which part k-1 finishes by reading on into the
   next blocks, and every line belongs to exactly one part.
-- A writer process inflates the part and writes the header and the part's
-  lines to a pipe; the worker's cyvcf2 reader opens the pipe as
-  ``/dev/fd/N``. The writer is a process, not a thread, because cyvcf2 0.35
-  holds the GIL while it blocks on the read.
-- Each worker writes its int8 rows to a scratch file under the temporary
-  directory (``TMPDIR``). The parent then reads the parts, in file order,
-  straight into the final matrix, so the workers' rows and the final matrix
-  are never in memory at the same time.
+- A writer process writes the header and the part's lines to a pipe, and
+  the worker's cyvcf2 reader opens the pipe as ``/dev/fd/N``. For a
+  bgzipped file the writer passes the part's whole BGZF blocks on as they
+  are and compresses anew only the header and the cut lines at both ends,
+  so htslib in the worker inflates the text as it would in one process.
+  The writer is a process, not a thread, because cyvcf2 0.35 holds the GIL
+  while it blocks on the read.
+- Each worker writes its int8 rows to a scratch file in the temporary
+  directory (``TMPDIR``), which needs room for the whole output matrix.
+  The parent then reads the parts, in file order, straight into the final
+  matrix, so the workers' rows and the final matrix are never in memory at
+  the same time.
 
 The result (dosages, variant table, counts and errors) is the same as a read
-in one process. BCF files, a region, gzip files that are not BGZF and
-smaller files are read in one process.
+in one process. A record that htslib cannot parse raises the same
+InputError, naming the same last record read. Where a part fails for another
+reason (a BGZF block that fails to inflate or its CRC32 check, a scratch
+file that cannot be written), the file is read again in one process, so that
+the error, if any, is that of a read in one process. BCF files, a region,
+gzip files that are not BGZF and smaller files are read in one process.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import tempfile
 import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +65,11 @@ from fcsnet.io.vcf import (
 
 logger = logging.getLogger(__name__)
 
-# Minimum uncompressed VCF text per part. htslib parses about 180 MB of text per
-# CPU second (0.9 s for the 160 MB of the benchmark VCF), so a part of 16 MiB takes
-# about 0.1 s, several times the cost of forking a worker and its writer.
-MIN_PART_BYTES = 16 * 2**20
+# Minimum uncompressed VCF text per part. Measured with bench/ingest_benchmark.py's
+# simulated genotypes (2,000 samples, GT only) on 2 cores, best of 5 read_vcf calls:
+# 4 MB of text took 0.034 s in one process and 0.038 s in 2 parts, 16 MB took
+# 0.125 s and 0.090 s, and 32 MB took 0.243 s and 0.149 s.
+MIN_PART_BYTES = 8 * 2**20
 
 GZIP_MAGIC = b"\x1f\x8b"
 BGZF_HEADER = struct.Struct("<4s4xBBH")  # magic and flags, mtime, xfl, os, XLEN
@@ -244,8 +254,8 @@ def plan_parts(path, n_parts: int, min_part_bytes: int = MIN_PART_BYTES) -> list
     header = head[:header_end]
     n_parts = max(1, min(n_parts, (total_text - header_end) // max(1, min_part_bytes)))
     if bgzf:
-        # A part may start only at a block that starts after the header.
-        candidates = offsets[text_starts >= header_end]
+        # A part may start only at a block that starts after the header and holds text.
+        candidates = offsets[(text_starts >= header_end) & (text_starts < total_text)]
         starts = _cut_offsets(size, n_parts, candidates)
     else:
         starts = sorted({max(size * part // n_parts, header_end) for part in range(1, n_parts)})
@@ -444,8 +454,21 @@ def _read_part(task: _PartTask) -> PartResult:
             parse_error,
             stream_error or None,
         )
-    with open(matrix_path, "wb") as stream:
-        blocks.slabs.write_rows(stream)
+    try:
+        with open(matrix_path, "wb") as stream:
+            blocks.slabs.write_rows(stream)
+    except OSError as error:
+        return PartResult(
+            part.index,
+            0,
+            empty,
+            np.empty(0),
+            np.empty(0),
+            Counter(),
+            None,
+            matrix_path,
+            stream_error=f"cannot write the scratch file {matrix_path}: {error}",
+        )
     return PartResult(
         part.index,
         blocks.n_rows,
@@ -458,20 +481,23 @@ def _read_part(task: _PartTask) -> PartResult:
     )
 
 
-def _check_results(path, results: list[PartResult]) -> None:
-    """Raise the error a read in one process would raise first, if any part failed."""
+def _check_results(path, results: list[PartResult]) -> str | None:
+    """Raise the parse error that a read in one process would raise first, if any part failed.
+
+    Returns the reason to read the file again in one process when the first
+    failure is no parse error: a damaged block, where the error of a read in
+    one process tells more, or a scratch file that could not be written.
+    Returns None when every part was read.
+    """
     last_record = None
     for result in results:
         if result.stream_error:
-            raise InputError(
-                f"VCF {path} is malformed or truncated: its part {result.index + 1} could not be "
-                f"decompressed ({result.stream_error}). Check the file with 'bcftools view {path} "
-                "> /dev/null' and fix or regenerate it"
-            )
+            return f"part {result.index + 1} failed: {result.stream_error}"
         if result.parse_error is not None:
             last = result.parse_error.last or last_record
             raise InputError(malformed_record_message(path, last, result.parse_error.error))
         last_record = result.last_record or last_record
+    return None
 
 
 def _join_matrix(results: list[PartResult], n_samples: int) -> np.ndarray:
@@ -511,7 +537,8 @@ def read_vcf_in_parts(
     IDs and declared contigs of the header that the caller has read.
     Returns None, after logging the reason, where the file must be read in
     one process: a region, no fork start method, a file that cannot be
-    split (BCF, gzip but not BGZF, damaged) or one part only.
+    split (BCF, gzip but not BGZF, damaged), one part only, or a part that
+    failed for another reason than a record htslib cannot parse.
     """
     if region is not None:
         _log_serial_read(path, "a region is read through the index")
@@ -552,9 +579,18 @@ def read_vcf_in_parts(
             for part in parts
         ]
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as executor:
-            results = list(executor.map(_read_part, tasks))
-        _check_results(path, results)
+        try:
+            with ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as executor:
+                results = list(executor.map(_read_part, tasks))
+        except BrokenProcessPool as error:
+            raise RuntimeError(
+                f"a worker process reading {path} ended abruptly, for example killed for lack of "
+                "memory; give the rule more memory or set ingest.threads to 1"
+            ) from error
+        failure = _check_results(path, results)
+        if failure is not None:
+            logger.warning("%s: reading again in one process (%s)", path, failure)
+            return None
         counts: Counter = Counter()
         columns: dict[str, list] = {name: [] for name in results[0].columns}
         for result in results:

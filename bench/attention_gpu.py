@@ -32,39 +32,23 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
+from attention_common import (
+    DATA_FILE,
+    largest_logit_difference,
+    load_cohort,
+    random_subsets,
+    train_batched,
+    train_loop,
+    training_mask,
+)
 
-from fcsnet.attention.batched import TrainingConfig, model_seeds, train_models
+from fcsnet.attention.batched import TrainingConfig, model_seeds
 from fcsnet.attention.model import ModelConfig, forward_stacked, init_parameters
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-DATA = REPOSITORY.parent / "shared" / "data" / "gametes"
-DATA_FILE = DATA / "heterogeneity_r50" / "het_r50_01.tsv.gz"
 TIME_LIMIT_SECONDS = 240
-
-
-def load_cohort(path: Path, seed: int = 0):
-    table = pd.read_csv(path, sep="\t").sample(frac=1.0, random_state=seed)
-    status = table.pop("Class").to_numpy().astype(np.int8)
-    return np.ascontiguousarray(table.to_numpy().T.astype(np.int8)), status, list(table.columns)
-
-
-def random_subsets(n_variants: int, n_subsets: int, sizes: tuple[int, int], seed: int):
-    rng = np.random.default_rng(seed)
-    return [
-        tuple(
-            sorted(
-                rng.choice(
-                    n_variants, size=int(rng.integers(sizes[0], sizes[1] + 1)), replace=False
-                )
-            )
-        )
-        for _ in range(n_subsets)
-    ]
 
 
 def timed(function, device: str):
@@ -144,7 +128,7 @@ def main() -> int:
             "cudnn_sdp_enabled": torch.backends.cuda.cudnn_sdp_enabled(),
         }
     dosages, status, names = load_cohort(DATA_FILE)
-    training_mask = np.arange(dosages.shape[1]) % 4 != 0
+    validation_split = training_mask(dosages.shape[1])
     model_config = ModelConfig()
     training_config = TrainingConfig(
         max_epochs=arguments.epochs,
@@ -156,16 +140,7 @@ def main() -> int:
     )
 
     def train(subsets, seeds):
-        return train_models(
-            dosages,
-            subsets,
-            status,
-            training_mask,
-            ~training_mask,
-            seeds=seeds,
-            model_config=model_config,
-            training_config=training_config,
-        )
+        return train_batched(dosages, status, subsets, seeds, model_config, training_config)
 
     # Warm-up: CUDA context, kernels and autotuning are not part of the figures.
     train([(0, 1)], [0])
@@ -174,12 +149,9 @@ def main() -> int:
     seeds = model_seeds(0, len(subsets))
     batched, batched_seconds, batched_memory = timed(lambda: train(subsets, seeds), device)
     alone, loop_seconds, _ = timed(
-        lambda: [train([subset], [seed]) for subset, seed in zip(subsets, seeds, strict=True)],
-        device,
+        lambda: train_loop(dosages, status, subsets, seeds, model_config, training_config), device
     )
-    difference = np.abs(
-        batched.predict_logits(dosages) - np.stack([m.predict_logits(dosages)[0] for m in alone])
-    ).max()
+    difference = largest_logit_difference(dosages, batched, alone)
     figures |= {
         "n_models": len(subsets),
         "epochs": arguments.epochs,
@@ -218,7 +190,7 @@ def main() -> int:
                 status,
                 names,
                 communities,
-                training_mask=training_mask,
+                training_mask=validation_split,
                 config={"device": device, "max_epochs": arguments.interaction_epochs},
                 seed=0,
             ),

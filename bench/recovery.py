@@ -177,7 +177,9 @@ def list_tables(paths: list[str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.name.endswith(TABLE_SUFFIXES))
             if not found:
-                raise SystemExit(f"error: folder {path} contains no genotype table ({TABLE_SUFFIXES})")
+                raise SystemExit(
+                    f"error: folder {path} contains no genotype table ({TABLE_SUFFIXES})"
+                )
             tables.extend(found)
         elif path.is_file():
             tables.append(path)
@@ -388,8 +390,19 @@ def run_plink(store, groups, workdir: Path, threads: int) -> dict:
     mode = "--epistasis" if len(variant_ids) <= 1000 else "--fast-epistasis"
     threshold = "1" if n_pairs <= 1_000_000 else "0.0001"
     command = [
-        executable, "--bfile", str(prefix), mode, "--epi1", threshold, "--allow-no-sex",
-        "--threads", str(threads), "--memory", "2000", "--out", str(prefix),
+        executable,
+        "--bfile",
+        str(prefix),
+        mode,
+        "--epi1",
+        threshold,
+        "--allow-no-sex",
+        "--threads",
+        str(threads),
+        "--memory",
+        "2000",
+        "--out",
+        str(prefix),
     ]
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
@@ -566,16 +579,29 @@ def run_main(args: argparse.Namespace) -> None:
             done.add((path.name, method))
             logger.info(
                 "%s %s: %s, found %s/%s, clean %s, pair rank %s, triple rank %s, %.1f s",
-                path.name, method, row["status"], row.get("n_found"), row.get("n_predictive"),
-                row.get("groups_clean") or "-", row.get("pair_rank"), row.get("triple_rank"),
+                path.name,
+                method,
+                row["status"],
+                row.get("n_found"),
+                row.get("n_predictive"),
+                row.get("groups_clean") or "-",
+                row.get("pair_rank"),
+                row.get("triple_rank"),
                 row.get("seconds") or float("nan"),
             )
             write_table(output_table(rows), args.output)
 
 
 INTEGER_COLUMNS = [
-    "n_variants", "n_predictive", "n_found", "n_groups", "n_groups_found", "n_groups_clean",
-    "pair_rank", "triple_rank", "variant_rank_max",
+    "n_variants",
+    "n_predictive",
+    "n_found",
+    "n_groups",
+    "n_groups_found",
+    "n_groups_clean",
+    "pair_rank",
+    "triple_rank",
+    "variant_rank_max",
 ]
 BOOLEAN_COLUMNS = ["all_found", "pair_top", "triple_top"]
 
@@ -587,8 +613,11 @@ def output_table(rows: list[dict]) -> pd.DataFrame:
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
     for column in BOOLEAN_COLUMNS:
         values = table[column].map(
-            lambda value: pd.NA if value is None or str(value) in ("", "NA") or pd.isna(value)
-            else str(value).lower() == "true"
+            lambda value: (
+                pd.NA
+                if value is None or str(value) in ("", "NA") or pd.isna(value)
+                else str(value).lower() == "true"
+            )
         )
         table[column] = values.astype("boolean")
     for column in ("subtype_ari", "seconds", "peak_rss_mb"):
@@ -613,8 +642,15 @@ def run_worker(path: Path, method: str, options: dict, timeout: float) -> dict:
     """Run one (file, method) in a fresh Python process and return its row."""
     base = {"file": path.name, "category": path.parent.name, "method": method}
     command = [
-        sys.executable, str(Path(__file__).resolve()), "worker",
-        "--file", str(path), "--method", method, "--options", json.dumps(options),
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "worker",
+        "--file",
+        str(path),
+        "--method",
+        method,
+        "--options",
+        json.dumps(options),
     ]
     # One thread per method keeps the methods comparable, and torch's
     # default of one thread per core is many times slower on a busy machine.
@@ -638,7 +674,7 @@ def run_worker(path: Path, method: str, options: dict, timeout: float) -> dict:
         message = lines[-1] if lines else f"exit status {completed.returncode}"
         logger.warning("%s %s failed: %s", path.name, method, message)
         return {**base, "status": "error", "note": message[:300]}
-    return {**base, "status": "ok", **json.loads(result[-1][len("RESULT "):])}
+    return {**base, "status": "ok", **json.loads(result[-1][len("RESULT ") :])}
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
@@ -653,7 +689,9 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         help=f"comma-separated methods to run (default: all of {', '.join(METHODS)})",
     )
     run.add_argument("--output", required=True, help="output TSV, rewritten after every row")
-    run.add_argument("--seed", type=int, default=0, help="seed of the row shuffle and of every method")
+    run.add_argument(
+        "--seed", type=int, default=0, help="seed of the row shuffle and of every method"
+    )
     run.add_argument(
         "--fcsnet-overrides",
         default="",
@@ -662,7 +700,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     run.add_argument(
         "--qc-overrides",
         default="",
-        help='JSON keys of the qc config section applied before every method, e.g. \'{"hwe_min_p": 0}\'',
+        help="JSON keys of the qc config section applied before every method, e.g. '{\"hwe_min_p\": 0}'",
     )
     run.add_argument(
         "--faithful-overrides", default="", help="JSON merged over the faithful configuration"
@@ -684,7 +722,9 @@ def parse_arguments(argv=None) -> argparse.Namespace:
 
     summary = commands.add_parser("summarize", help="print Markdown tables of an output TSV")
     summary.add_argument("tsv", nargs="+", help="output TSVs of 'run'")
-    summary.add_argument("--reference", default="fcsnet", help="method whose time and memory are 1.0")
+    summary.add_argument(
+        "--reference", default="fcsnet", help="method whose time and memory are 1.0"
+    )
 
     worker = commands.add_parser("worker", help="internal: one (file, method) run")
     worker.add_argument("--file", required=True)

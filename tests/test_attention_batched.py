@@ -81,6 +81,46 @@ def test_padding_never_leaks(cohort, model):
         )
 
 
+def test_models_with_own_samples_match_models_trained_alone(cohort):
+    # The second model has fewer training samples, so it sits out the last
+    # minibatch of every epoch (its Adam step count falls behind), and fewer
+    # validation samples, so the validation scores are padded per model.
+    dosages, status, training, _ = cohort
+    every = np.arange(dosages.shape[1])
+    training_masks = np.stack([training, training & (every % 5 != 0)])
+    validation_masks = np.stack([~training, ~training & (every % 2 == 0)])
+    batch_size = 128
+    n_batches = np.ceil(training_masks.sum(axis=1) / batch_size)
+    assert n_batches[0] > n_batches[1]
+    assert validation_masks[0].sum() != validation_masks[1].sum()
+    config = TrainingConfig(max_epochs=6, patience=2, batch_size=batch_size, device="cpu")
+    subsets, seeds = [(18, 19), (2, 18, 19)], model_seeds(21, 2)
+
+    def fit(rows):
+        return train_models(
+            dosages,
+            [subsets[row] for row in rows],
+            status,
+            training_masks[rows],
+            validation_masks[rows],
+            seeds=[seeds[row] for row in rows],
+            model_config=ModelConfig(),
+            training_config=config,
+        )
+
+    together = fit([0, 1])
+    for row in (0, 1):
+        alone = fit([row])
+        np.testing.assert_allclose(
+            together.predict_logits(dosages)[row],
+            alone.predict_logits(dosages)[0],
+            rtol=1e-4,
+            atol=1e-4,
+        )
+        assert together.best_epoch_[row] == alone.best_epoch_[0]
+        assert together.validation_auc_[row] == pytest.approx(alone.validation_auc_[0], abs=1e-6)
+
+
 def test_chunking_gives_same_models(cohort):
     subsets = [(18, 19), (1, 2, 3), tuple(range(8)), (4, 18), (19,)]
     seeds = model_seeds(2, len(subsets))

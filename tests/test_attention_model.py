@@ -11,6 +11,7 @@ from fcsnet.attention.model import (
     forward_stacked,
     genotype_codes,
     init_parameters,
+    token_rows,
 )
 
 
@@ -54,13 +55,17 @@ def test_table_attention_equals_sdpa():
     n_rows = 1 + 4 * n_positions
     table_qkv = torch.randn(n_models, n_rows, 3 * d_model, generator=generator)
     codes = torch.randint(0, 4, (n_models, batch, n_positions), generator=generator)
-    rows = 1 + torch.arange(n_positions) * 4 + codes
-    rows = torch.cat([torch.zeros(n_models, batch, 1, dtype=torch.long), rows], dim=2)
-    rows = rows + torch.arange(n_models).view(n_models, 1, 1) * n_rows
+    rows = token_rows(codes)  # rows of each model's own table
+    assert rows.shape == (n_models, batch, n_positions + 1)
+    assert torch.all(rows[..., 0] == 0)
+    assert torch.equal(rows[..., 1:], 1 + torch.arange(n_positions) * 4 + codes)
     variant_mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
-    mixed, weights = _attend_from_tables(table_qkv, rows, variant_mask, n_heads)
+    mixed, weights = _attend_from_tables(
+        table_qkv[:, :1, :d_model], table_qkv[..., d_model:], rows, variant_mask, n_heads
+    )
 
-    gathered = table_qkv.reshape(-1, 3 * d_model)[rows]  # (M, batch, n_tokens, 3 * d_model)
+    offset_rows = rows + torch.arange(n_models).view(n_models, 1, 1) * n_rows
+    gathered = table_qkv.reshape(-1, 3 * d_model)[offset_rows]  # (M, batch, n_tokens, 3 * d_model)
     query, key, value = (
         part.reshape(n_models * batch, n_positions + 1, n_heads, -1).transpose(1, 2)
         for part in gathered.split(d_model, dim=-1)

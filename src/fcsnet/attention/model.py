@@ -150,10 +150,70 @@ def forward_stacked(
     logits : torch.Tensor, float, shape (M, batch)
         Log-odds of case status.
     """
-    n_models, batch, n_positions = codes.shape
+    return forward_from_rows(
+        parameters, token_rows(codes), variant_mask, config, return_weights=return_weights
+    )
+
+
+def token_rows(codes: torch.Tensor) -> torch.Tensor:
+    """Return each token's row in its model's token table.
+
+    Row 0 is the classification token and row ``1 + 4 * position + code``
+    the variant at ``position`` with genotype ``code``.
+
+    Parameters
+    ----------
+    codes : torch.Tensor, integer, shape (..., n_positions)
+        Genotype codes from :func:`genotype_codes`.
+
+    Returns
+    -------
+    torch.Tensor, int64, shape (..., 1 + n_positions)
+    """
+    positions = torch.arange(codes.shape[-1], device=codes.device)
+    rows = 1 + positions * N_GENOTYPE_CODES + codes.long()
+    return torch.cat([rows.new_zeros(*rows.shape[:-1], 1), rows], dim=-1)
+
+
+def forward_from_rows(
+    parameters: dict[str, torch.Tensor],
+    rows: torch.Tensor,
+    variant_mask: torch.Tensor,
+    config: ModelConfig,
+    *,
+    return_weights: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    """Run M independent classifiers on the table rows of their tokens.
+
+    The same as :func:`forward_stacked`, for tokens already turned into
+    table rows by :func:`token_rows`, so that batched training computes the
+    rows of all samples once instead of at every step.
+
+    Parameters
+    ----------
+    parameters : dict of str to torch.Tensor
+        The tensors of :func:`init_parameters`, each with a leading model
+        dimension M.
+    rows : torch.Tensor, int64, shape (M, batch, 1 + n_positions)
+        Each token's row in its model's table, from :func:`token_rows`.
+    variant_mask : torch.Tensor, bool, shape (M, n_positions)
+        True for the real variants of each model's subset, False for padding.
+    return_weights : bool
+        Use the explicit softmax path and also return each block's attention
+        weights, tensors of shape (M, batch, n_heads, n_queries, 1 + n_positions).
+        Token 0 is the classification token. n_queries is 1 + n_positions,
+        except in the last block: it computes only the classification
+        token's row, because that is the only row the head reads.
+
+    Returns
+    -------
+    logits : torch.Tensor, float, shape (M, batch)
+        Log-odds of case status.
+    """
+    n_models, batch, n_tokens = rows.shape
+    n_positions = n_tokens - 1
     d_model, n_heads = config.d_model, config.n_heads
     d_head = d_model // n_heads
-    n_tokens = n_positions + 1
     # Before the first attention, a token depends only on its position and
     # genotype code. So the token vectors, the first block's layer norm and
     # its query/key/value projection are computed once per model on a table
@@ -166,11 +226,10 @@ def forward_stacked(
         [parameters["cls"].view(n_models, 1, d_model), table.reshape(n_models, -1, d_model)], dim=1
     )  # (M, n_rows, d_model), n_rows = 1 + 4 * n_positions
     n_rows = table.shape[1]
-    positions = torch.arange(n_positions, device=codes.device)
-    rows = 1 + positions * N_GENOTYPE_CODES + codes  # (M, batch, n_positions)
-    rows = torch.cat([rows.new_zeros(n_models, batch, 1), rows], dim=2)  # (M, batch, n_tokens)
-    # Offset each model's rows into its own part of the flattened table.
-    rows = rows + torch.arange(n_models, device=codes.device).view(n_models, 1, 1) * n_rows
+    tabled_attention = config.n_layers == 1 and rows.device.type == "cpu"
+    if not tabled_attention:
+        # Offset each model's rows into its own part of the flattened table.
+        rows = _offset_rows(rows, n_rows)
     # The residual stream: only the classification token's row when the
     # first block is also the last, because only that row is read.
     if config.n_layers == 1:
@@ -178,29 +237,39 @@ def forward_stacked(
     else:
         x = F.embedding(rows, table.reshape(-1, d_model))  # (M, batch, n_tokens, d_model)
     first = "blocks.0."
-    table_qkv = _linear(
-        _layer_norm(
-            table,
-            parameters[first + "attention_norm.weight"],
-            parameters[first + "attention_norm.bias"],
-        ),
-        parameters[first + "qkv.weight"],
-        parameters[first + "qkv.bias"],
-    )  # (M, n_rows, 3 * d_model)
+    table_normed = _layer_norm(
+        table,
+        parameters[first + "attention_norm.weight"],
+        parameters[first + "attention_norm.bias"],
+    )  # (M, n_rows, d_model)
     # A single block reads only the classification token's query, which is
     # the same for every sample of a model. On the CPU its attention row is
-    # computed from per-model tables (see _attend_from_tables).
-    tabled_attention = config.n_layers == 1 and codes.device.type == "cpu"
+    # computed from per-model tables (see _attend_from_tables), and only the
+    # classification token's row needs a query.
     if tabled_attention:
+        query_weight, key_value_weight = parameters[first + "qkv.weight"].split(
+            [d_model, 2 * d_model], dim=1
+        )
+        query_bias, key_value_bias = parameters[first + "qkv.bias"].split(
+            [d_model, 2 * d_model], dim=1
+        )
+        table_query = _linear(table_normed[:, :1], query_weight, query_bias)  # (M, 1, d_model)
+        table_key_value = _linear(
+            table_normed, key_value_weight, key_value_bias
+        )  # (M, n_rows, 2 * d_model)
         first_qkv = None
-    elif config.n_layers == 1:
-        # Only keys and values are gathered per sample.
-        # NOTE: this branch runs only on cuda, which no test covers.
-        first_query = table_qkv[:, :1, :d_model].unsqueeze(1).expand(-1, batch, -1, -1)
-        first_key_value = F.embedding(rows, table_qkv[..., d_model:].reshape(-1, 2 * d_model))
-        first_qkv = (first_query, *first_key_value.split(d_model, dim=-1))
     else:
-        first_qkv = F.embedding(rows, table_qkv.reshape(-1, 3 * d_model)).split(d_model, dim=-1)
+        table_qkv = _linear(
+            table_normed, parameters[first + "qkv.weight"], parameters[first + "qkv.bias"]
+        )  # (M, n_rows, 3 * d_model)
+        if config.n_layers == 1:
+            # Only keys and values are gathered per sample.
+            # NOTE: this branch runs only on cuda, which no test covers.
+            first_query = table_qkv[:, :1, :d_model].unsqueeze(1).expand(-1, batch, -1, -1)
+            first_key_value = F.embedding(rows, table_qkv[..., d_model:].reshape(-1, 2 * d_model))
+            first_qkv = (first_query, *first_key_value.split(d_model, dim=-1))
+        else:
+            first_qkv = F.embedding(rows, table_qkv.reshape(-1, 3 * d_model)).split(d_model, dim=-1)
 
     key_mask = torch.cat([variant_mask.new_ones(n_models, 1), variant_mask], dim=1)
     # (M * batch, 1, 1, n_tokens): every query may attend to the real tokens only.
@@ -222,7 +291,12 @@ def forward_stacked(
 
         if index == 0 and tabled_attention:
             mixed, weights = _attend_from_tables(
-                table_qkv, rows, variant_mask, n_heads, need_weights=return_weights
+                table_query,
+                table_key_value,
+                rows,
+                variant_mask,
+                n_heads,
+                need_weights=return_weights,
             )
         else:
             if index == 0:
@@ -259,7 +333,8 @@ def forward_stacked(
 
 
 def _attend_from_tables(
-    table_qkv: torch.Tensor,
+    table_query: torch.Tensor,
+    table_key_value: torch.Tensor,
     rows: torch.Tensor,
     variant_mask: torch.Tensor,
     n_heads: int,
@@ -287,10 +362,12 @@ def _attend_from_tables(
 
     Parameters
     ----------
-    table_qkv : torch.Tensor, float, shape (M, n_rows, 3 * d_model)
-        Query, key and value of each table row; row 0 is the classification token.
+    table_query : torch.Tensor, float, shape (M, 1, d_model)
+        The classification token's query.
+    table_key_value : torch.Tensor, float, shape (M, n_rows, 2 * d_model)
+        Key and value of each table row; row 0 is the classification token.
     rows : torch.Tensor, int64, shape (M, batch, n_tokens)
-        Each token's row in the flattened table (model offsets included).
+        Each token's row in its model's table, from :func:`token_rows`.
     variant_mask : torch.Tensor, bool, shape (M, n_tokens - 1)
     need_weights : bool
         Also return the attention weights; None is returned otherwise.
@@ -300,12 +377,13 @@ def _attend_from_tables(
     mixed : torch.Tensor, float, shape (M, batch, 1, d_model)
     weights : torch.Tensor, float, shape (M * batch, n_heads, 1, n_tokens), or None
     """
-    n_models, n_rows, width = table_qkv.shape
-    d_model = width // 3
+    n_models, n_rows, width = table_key_value.shape
+    d_model = width // 2
     d_head = d_model // n_heads
     batch, n_tokens = rows.shape[1:]
-    query = table_qkv[:, 0, :d_model].view(n_models, 1, n_heads, d_head)
-    keys = table_qkv[:, :, d_model : 2 * d_model].view(n_models, n_rows, n_heads, d_head)
+    query = table_query.view(n_models, 1, n_heads, d_head)
+    keys, values = table_key_value.split(d_model, dim=-1)
+    keys = keys.reshape(n_models, n_rows, n_heads, d_head)
     score_table = (keys * query).sum(dim=-1) / math.sqrt(d_head)  # (M, n_rows, n_heads)
     row_mask = None
     if not bool(variant_mask.all()):
@@ -317,30 +395,39 @@ def _attend_from_tables(
             ],
             dim=1,
         ).unsqueeze(-1)  # (M, n_rows, 1)
-    local_rows = rows % n_rows  # (M, batch, n_tokens)
     # Tokens of one sample use distinct table rows, so each row is 0 or 1.
-    one_hot = table_qkv.new_zeros(n_models, batch, n_rows).scatter_(2, local_rows, 1.0)
+    one_hot = table_key_value.new_zeros(n_models, batch, n_rows).scatter_(2, rows, 1.0)
     shift = score_table.detach()
     if row_mask is not None:
         shift = shift.masked_fill(~row_mask, float("-inf"))
     exp_table = torch.exp(score_table - shift.amax(dim=1, keepdim=True))  # (M, n_rows, n_heads)
     if row_mask is not None:
         exp_table = exp_table.masked_fill(~row_mask, 0.0)
-    values = table_qkv[..., 2 * d_model :].reshape(n_models, n_rows, n_heads, d_head)
+    values = values.reshape(n_models, n_rows, n_heads, d_head)
     weighted = torch.cat([exp_table.unsqueeze(-1) * values, exp_table.unsqueeze(-1)], dim=-1)
     sums = torch.bmm(one_hot, weighted.view(n_models, n_rows, n_heads * (d_head + 1)))
     sums = sums.view(n_models, batch, n_heads, d_head + 1)
     numerator, denominator = sums.split([d_head, 1], dim=-1)
     if bool((denominator < 1e-30).any()):
-        return _attend_from_gathered_scores(score_table, values, rows, row_mask, need_weights)
+        return _attend_from_gathered_scores(
+            score_table, values, _offset_rows(rows, n_rows), row_mask, need_weights
+        )
     mixed = (numerator / denominator).reshape(n_models, batch, 1, d_model)
     weights = None
     if need_weights:
-        gathered = exp_table.reshape(-1, n_heads).index_select(0, rows.reshape(-1))
+        gathered = exp_table.reshape(-1, n_heads).index_select(
+            0, _offset_rows(rows, n_rows).reshape(-1)
+        )
         gathered = gathered.view(n_models, batch, n_tokens, n_heads)
         weights = gathered / denominator.view(n_models, batch, 1, n_heads)
         weights = weights.permute(0, 1, 3, 2).reshape(n_models * batch, n_heads, 1, n_tokens)
     return mixed.view(n_models, batch, 1, d_model), weights
+
+
+def _offset_rows(rows: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Turn rows of each model's table into rows of all tables stacked, shape kept."""
+    offsets = torch.arange(rows.shape[0], device=rows.device) * n_rows
+    return rows + offsets.view(-1, *(1,) * (rows.dim() - 1))
 
 
 def _attend_from_gathered_scores(score_table, values, rows, row_mask, need_weights):

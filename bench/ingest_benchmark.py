@@ -14,10 +14,10 @@ It prints genotype calls per second, the CPU seconds and the child's peak
 resident memory (``ru_maxrss`` from ``os.wait4``). fcsnet's CPU seconds
 include its worker processes and their writer processes (the RUSAGE_CHILDREN
 of the child, which covers grandchildren once they are reaped). With worker
-processes, ``ru_maxrss`` is the largest single process, not their sum, so
-one more untimed run of fcsnet samples the proportional set size (PSS) of
-the child and all its descendants every 10 ms; the peak of that sum above
-the child's PSS with its imports loaded is the memory the read adds. Ratios compare
+processes, ``ru_maxrss`` is the largest single process, not their sum.
+So one more, untimed run of fcsnet samples the proportional set size (PSS)
+of the child and all its descendants every 10 ms. The peak of that sum
+above the child's PSS with its imports loaded is the memory the read adds. Ratios compare
 fcsnet with plink on the same file, by wall time and by CPU time. On a
 machine shared with other jobs the wall times stretch with the load (the
 load average is printed), while the CPU times stay closer to those of an

@@ -86,10 +86,18 @@ def cohort_text(n_records: int, seed: int = 0) -> str:
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(SAMPLES),
     ]
     for index in range(n_records):
-        # Contig 2 is not declared in the header, so its records are skipped and counted.
-        chrom = "X" if index % 17 == 0 else ("2" if index % 31 == 0 else "1")
+        chrom = "1"
+        if index % 17 == 0:
+            chrom = "X"
+        elif index % 31 == 0:
+            # Contig 2 is not declared in the header, so its records are skipped and counted.
+            chrom = "2"
         record_id = "." if index % 5 == 0 else f"rs{index % 40}"
-        alt = "G,T" if index % 7 == 0 else ("<DEL>" if index % 23 == 0 else "G")
+        alt = "G"
+        if index % 7 == 0:
+            alt = "G,T"
+        elif index % 23 == 0:
+            alt = "<DEL>"
         choices = calls if "," in alt else calls[:6]
         genotypes = rng.choice(choices, size=len(SAMPLES), p=None)
         lines.append(

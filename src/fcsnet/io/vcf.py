@@ -486,12 +486,12 @@ def read_vcf(
         calls).
     threads : int
         Worker processes. With more than 1, a plain or bgzipped VCF is cut
-        into that many parts, each parsed by its own cyvcf2 reader in a
-        forked process (see :mod:`fcsnet.io.vcf_parts`); the result is the
-        same as with 1. BCF files, a ``region``, gzip files that are not
-        BGZF, files of less than ``min_part_bytes`` of text per part and
-        platforms without the fork start method are read in this process;
-        the log says which way was taken.
+        into that many parts, and each part is parsed by its own cyvcf2
+        reader in a forked process (see :mod:`fcsnet.io.vcf_parts`). The
+        result is the same as with 1. BCF files, a ``region``, gzip files
+        that are not BGZF, files of less than ``min_part_bytes`` of text per
+        part and platforms without the fork start method are read in this
+        process. The log says which way was taken.
     samples : list of str, optional
         Read only these samples (htslib drops the others while parsing);
         the matrix columns keep the file's sample order.
@@ -578,7 +578,7 @@ def assemble_genotypes(
 ) -> RawGenotypes:
     """Check and log the counts of a whole read and build its :class:`RawGenotypes`.
 
-    ``build_matrix()`` returns the int8 dosages; it is called only once the
+    ``build_matrix()`` returns the int8 dosages. It is called only once the
     read has a usable variant.
     """
     n_variants = len(columns["variant_id"])

@@ -9,8 +9,8 @@ parts of about equal size and reads them in forked worker processes:
   plain file is cut at byte offsets.
 - The uncompressed text of part k covers the offsets ``[start_k, start_k+1)``.
   Part k owns the lines that follow the first newline at or after
-  ``start_k`` up to and including the line that holds the first newline at
-  or after ``start_k+1``. Part 0 starts at the top of the file. So part k
+  ``start_k``, up to and including the line that ends with the first
+  newline at or after ``start_k+1``. Part 0 starts at the top of the file. So part k
   drops its cut first line, which part k-1 finishes by reading on into the
   next blocks, and every line belongs to exactly one part.
 - A writer process writes the header and the part's lines to a pipe, and
@@ -65,9 +65,9 @@ from fcsnet.io.vcf import (
 
 logger = logging.getLogger(__name__)
 
-# Minimum uncompressed VCF text per part. Measured with bench/ingest_benchmark.py's
-# simulated genotypes (2,000 samples, GT only) on 2 cores, best of 5 read_vcf calls:
-# 4 MB of text took 0.034 s in one process and 0.038 s in 2 parts, 16 MB took
+# Minimum uncompressed VCF text per part. It was measured on bench/ingest_benchmark.py's
+# simulated genotypes (2,000 samples, GT only), best of 5 read_vcf calls on 2 cores.
+# 4 MB of text took 0.034 s in one process and 0.038 s in 2 parts. 16 MB took
 # 0.125 s and 0.090 s, and 32 MB took 0.243 s and 0.149 s.
 MIN_PART_BYTES = 8 * 2**20
 
@@ -113,7 +113,7 @@ class FilePart:
 
 
 class SplitError(ValueError):
-    """The file cannot be cut into parts; the message says why."""
+    """Error raised for a file that cannot be cut into parts, with the reason as its message."""
 
 
 def _bgzf_block(buffer, offset: int) -> tuple[int, int]:
@@ -203,8 +203,9 @@ def _cut_offsets(size: int, n_parts: int, candidates: np.ndarray) -> list[int]:
 def plan_parts(path, n_parts: int, min_part_bytes: int = MIN_PART_BYTES) -> list[FilePart]:
     """Cut a plain or bgzipped VCF into at most ``n_parts`` parts of whole BGZF blocks or bytes.
 
-    Every part after the first starts after the header and holds at least
-    ``min_part_bytes`` of text on average. May return a single part.
+    Every part after the first starts after the header, and the parts
+    contain at least ``min_part_bytes`` of text on average. May return a
+    single part.
 
     Raises
     ------
@@ -254,7 +255,7 @@ def plan_parts(path, n_parts: int, min_part_bytes: int = MIN_PART_BYTES) -> list
     header = head[:header_end]
     n_parts = max(1, min(n_parts, (total_text - header_end) // max(1, min_part_bytes)))
     if bgzf:
-        # A part may start only at a block that starts after the header and holds text.
+        # A part may start only at a block that starts after the header and contains text.
         candidates = offsets[(text_starts >= header_end) & (text_starts < total_text)]
         starts = _cut_offsets(size, n_parts, candidates)
     else:
@@ -346,7 +347,7 @@ def write_part(part: FilePart, stream) -> None:
 
 @dataclass
 class PartResult:
-    """What a worker returns for one part; the rows themselves are in ``matrix_path``."""
+    """Result of one part from a worker process; its rows are in the file ``matrix_path``."""
 
     index: int
     n_rows: int
@@ -485,9 +486,9 @@ def _check_results(path, results: list[PartResult]) -> str | None:
     """Raise the parse error that a read in one process would raise first, if any part failed.
 
     Returns the reason to read the file again in one process when the first
-    failure is no parse error: a damaged block, where the error of a read in
-    one process tells more, or a scratch file that could not be written.
-    Returns None when every part was read.
+    failure is no parse error. That is a damaged block, for which a read in
+    one process gives htslib's own error, or a scratch file that could not
+    be written. Returns None when every part was read.
     """
     last_record = None
     for result in results:

@@ -389,15 +389,17 @@ def read_records(
     ids, chroms, positions, refs, alt_column = (columns[name] for name in columns)
     records = iter(records)
     n_read = n_symbolic = 0
+    # The last record read, named chrom:pos only when needed.
+    variant = None
     try:
         while True:
+            previous = variant
             try:
                 variant = next(records)
             except StopIteration:
                 break
             except Exception as error:  # cyvcf2 raises a plain Exception for a malformed record
-                raise RecordParseError(blocks.last_record, error) from error
-            blocks.last_record = f"{variant.CHROM}:{variant.POS}"
+                raise RecordParseError(_record_name(previous), error) from error
             n_read += 1
             if not n_read % 100_000:
                 logger.info("read %d records of %s", n_read, source)
@@ -454,7 +456,12 @@ def read_records(
         counts["symbolic_alleles_skipped"] += n_symbolic
     if converter.n_rows:
         flush()
+    blocks.last_record = _record_name(variant)
     return blocks
+
+
+def _record_name(variant) -> str | None:
+    return None if variant is None else f"{variant.CHROM}:{variant.POS}"
 
 
 def read_vcf(

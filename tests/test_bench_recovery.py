@@ -18,14 +18,39 @@ LEAN_OVERRIDES = {
     "attention": {"n_restarts": 1, "max_epochs": 10, "n_permutations": 19, "n_repeats": 1},
 }
 OUTPUT_COLUMNS = [
-    "file", "category", "method", "status", "n_variants", "n_predictive", "n_found", "found",
-    "all_found", "n_groups", "n_groups_found", "n_groups_clean", "groups_clean", "subtype_ari",
-    "pair_rank", "pair_top", "triple_rank", "triple_top", "variant_rank_max", "seconds",
-    "peak_rss_mb", "note",
+    "file",
+    "category",
+    "method",
+    "status",
+    "n_variants",
+    "n_predictive",
+    "n_found",
+    "found",
+    "all_found",
+    "n_groups",
+    "n_groups_found",
+    "n_groups_clean",
+    "groups_clean",
+    "subtype_ari",
+    "pair_rank",
+    "pair_top",
+    "triple_rank",
+    "triple_top",
+    "variant_rank_max",
+    "seconds",
+    "peak_rss_mb",
+    "note",
 ]
 INTEGER_COLUMNS = [
-    "n_variants", "n_predictive", "n_found", "n_groups", "n_groups_found", "n_groups_clean",
-    "pair_rank", "triple_rank", "variant_rank_max",
+    "n_variants",
+    "n_predictive",
+    "n_found",
+    "n_groups",
+    "n_groups_found",
+    "n_groups_clean",
+    "pair_rank",
+    "triple_rank",
+    "variant_rank_max",
 ]
 BOOLEAN_COLUMNS = ["all_found", "pair_top", "triple_top"]
 
@@ -48,9 +73,18 @@ def recovery_table(repository, shared_data, tmp_path_factory):
     ]
     methods = ["fcsnet", *installed_peers()]
     command = [
-        sys.executable, str(repository / "bench" / "recovery.py"), "run", *map(str, files),
-        "--methods", ",".join(methods), "--output", str(output),
-        "--fcsnet-overrides", json.dumps(LEAN_OVERRIDES), "--timeout", "300",
+        sys.executable,
+        str(repository / "bench" / "recovery.py"),
+        "run",
+        *map(str, files),
+        "--methods",
+        ",".join(methods),
+        "--output",
+        str(output),
+        "--fcsnet-overrides",
+        json.dumps(LEAN_OVERRIDES),
+        "--timeout",
+        "300",
     ]
     completed = subprocess.run(command, capture_output=True, text=True, cwd=repository)
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -122,9 +156,14 @@ def test_peer_rows_measure_rankings(recovery_table):
 
 def test_unknown_method_rejected(repository, shared_data, tmp_path):
     command = [
-        sys.executable, str(repository / "bench" / "recovery.py"), "run",
-        str(shared_data / "gametes" / "xor"), "--methods", "fcsnet,magic",
-        "--output", str(tmp_path / "out.tsv"),
+        sys.executable,
+        str(repository / "bench" / "recovery.py"),
+        "run",
+        str(shared_data / "gametes" / "xor"),
+        "--methods",
+        "fcsnet,magic",
+        "--output",
+        str(tmp_path / "out.tsv"),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, cwd=repository)
     assert completed.returncode != 0

@@ -39,7 +39,11 @@ def _schema_defaults(schema: dict) -> dict:
         elif prop.get("type") == "object" and "properties" in prop:
             defaults[key] = _schema_defaults(prop)
     for key, prop in schema.get("properties", {}).items():
-        if prop.get("type") == "object" and "properties" in prop and isinstance(defaults.get(key), dict):
+        if (
+            prop.get("type") == "object"
+            and "properties" in prop
+            and isinstance(defaults.get(key), dict)
+        ):
             nested = _schema_defaults(prop)
             nested.update(defaults[key])
             defaults[key] = nested
@@ -80,4 +84,3 @@ def _merge(target: dict, values: dict) -> None:
             _merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
-

@@ -100,7 +100,9 @@ class GenotypeStore:
         """Return a copy restricted to the given variant and sample indices."""
         variant_index = np.arange(self.n_variants) if variant_index is None else variant_index
         sample_index = np.arange(self.n_samples) if sample_index is None else sample_index
-        dosages = np.ascontiguousarray(np.asarray(self.dosages)[np.ix_(variant_index, sample_index)])
+        dosages = np.ascontiguousarray(
+            np.asarray(self.dosages)[np.ix_(variant_index, sample_index)]
+        )
         variants = self.variants.iloc[variant_index].reset_index(drop=True)
         samples = self.samples.iloc[sample_index].reset_index(drop=True)
         return GenotypeStore(dosages, variants, samples)

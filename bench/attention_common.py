@@ -42,7 +42,7 @@ def random_subsets(n_variants: int, n_subsets: int, sizes: tuple[int, int], seed
 
 
 def training_mask(n_samples: int) -> np.ndarray:
-    """Every fourth sample validates, the others train."""
+    """Return the training mask: every fourth sample validates, the others train."""
     return np.arange(n_samples) % 4 != 0
 
 

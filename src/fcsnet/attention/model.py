@@ -425,7 +425,7 @@ def _attend_from_tables(
 
 
 def _offset_rows(rows: torch.Tensor, n_rows: int) -> torch.Tensor:
-    """Turn rows of each model's table into rows of all tables stacked, shape kept."""
+    """Return the rows in all models' tables stacked, for rows of each model's own table; same shape."""
     offsets = torch.arange(rows.shape[0], device=rows.device) * n_rows
     return rows + offsets.view(-1, *(1,) * (rows.dim() - 1))
 

@@ -498,7 +498,7 @@ def read_vcf(
         result is the same as with 1. BCF files, a ``region``, gzip files
         that are not BGZF, files of less than ``min_part_bytes`` of text per
         part and platforms without the fork start method are read in this
-        process. The log says which way was taken.
+        process. An INFO log line names the way the file was read.
     samples : list of str, optional
         Read only these samples (htslib drops the others while parsing);
         the matrix columns keep the file's sample order.

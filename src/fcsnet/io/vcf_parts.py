@@ -16,7 +16,7 @@ parts of about equal size and reads them in forked worker processes:
 - A writer process writes the header and the part's lines to a pipe, and
   the worker's cyvcf2 reader opens the pipe as ``/dev/fd/N``. For a
   bgzipped file the writer passes the part's whole BGZF blocks on as they
-  are and compresses anew only the header and the cut lines at both ends,
+  are. It compresses anew only the header and the cut lines at both ends,
   so htslib in the worker inflates the text as it would in one process.
   The writer is a process, not a thread, because cyvcf2 0.35 holds the GIL
   while it blocks on the read.
@@ -537,9 +537,10 @@ def read_vcf_in_parts(
     Takes the arguments of :func:`fcsnet.io.vcf.read_vcf`, plus the sample
     IDs and declared contigs of the header that the caller has read.
     Returns None, after logging the reason, where the file must be read in
-    one process: a region, no fork start method, a file that cannot be
-    split (BCF, gzip but not BGZF, damaged), one part only, or a part that
-    failed for another reason than a record htslib cannot parse.
+    one process. That is the case for a region, without the fork start
+    method, for a file that cannot be split (BCF, gzip but not BGZF,
+    damaged) or gives one part only, and after a part failed for another
+    reason than a record that htslib cannot parse.
     """
     if region is not None:
         _log_serial_read(path, "a region is read through the index")

@@ -541,14 +541,10 @@ def _train_chunk(
         .requires_grad_()
     )
     best = flat.detach().clone()
-    # Adam state, one row per model. The fused AdamW kernel takes lists of
-    # tensors, each with its own step count, so every model is one row view
-    # and a step updates only the rows of the models that take it.
+    # Adam state, one row per model (see _adamw_step).
     first_moment = torch.zeros_like(flat)
     second_moment = torch.zeros_like(flat)
-    weight_rows = list(flat.detach().unbind(0))
-    first_rows, second_rows = list(first_moment.unbind(0)), list(second_moment.unbind(0))
-    step_counts = [torch.zeros((), device=device) for _ in range(n_models)]
+    step_counts = np.zeros(n_models, dtype=np.int64)
     order_generators = [np.random.default_rng([seed, 1]) for seed in seeds]
     training_lists = [np.flatnonzero(row) for row in training_mask]
     validation_index = torch.from_numpy(
@@ -581,26 +577,15 @@ def _train_chunk(
                 model_config,
             )
             (gradient,) = torch.autograd.grad(losses.sum(), [flat])
-            members = np.flatnonzero(active)
-            gradient_rows = gradient.unbind(0)
-            member_steps = [step_counts[member] for member in members]
-            torch._foreach_add_(member_steps, 1.0)
-            with torch.no_grad():
-                torch._fused_adamw_(
-                    [weight_rows[member] for member in members],
-                    [gradient_rows[member] for member in members],
-                    [first_rows[member] for member in members],
-                    [second_rows[member] for member in members],
-                    [],
-                    member_steps,
-                    lr=training_config.learning_rate,
-                    beta1=0.9,
-                    beta2=0.999,
-                    weight_decay=training_config.weight_decay,
-                    eps=1e-8,
-                    amsgrad=False,
-                    maximize=False,
-                )
+            _adamw_step(
+                flat.detach(),
+                gradient,
+                first_moment,
+                second_moment,
+                step_counts,
+                np.flatnonzero(active),
+                training_config,
+            )
 
         parameters = _unflatten(flat.detach(), names, shapes)
         loss, auc = _validation_scores(
@@ -639,6 +624,52 @@ def _train_chunk(
         variant_mask=variant_mask,
     )
     return chunk, best_epoch, best_loss, best_auc
+
+
+def _adamw_step(
+    weights: torch.Tensor,
+    gradient: torch.Tensor,
+    first_moment: torch.Tensor,
+    second_moment: torch.Tensor,
+    step_counts: np.ndarray,
+    members: np.ndarray,
+    training_config: TrainingConfig,
+) -> None:
+    """Take one AdamW step, in place, for the models in ``members``.
+
+    The tensors have one row per model, shape (n_models, n_parameters);
+    ``step_counts`` (int64, one per model) is updated in place. Rows of
+    other models are left unchanged.
+    """
+    if not members.size:
+        return
+    step_counts[members] += 1
+    device = weights.device
+    if members.size == step_counts.size and (step_counts == step_counts[0]).all():
+        # Every model steps, and all have the same step count: one tensor
+        # per list, which the fused kernel can split among threads.
+        tensors = ([weights], [gradient], [first_moment], [second_moment])
+        steps = [torch.full((), float(step_counts[0]), device=device)]
+    else:
+        # The fused kernel takes its own step count per tensor, so each model is one row view.
+        tensors = tuple(
+            [tensor[member] for member in members]
+            for tensor in (weights, gradient, first_moment, second_moment)
+        )
+        steps = [torch.full((), float(step_counts[member]), device=device) for member in members]
+    with torch.no_grad():
+        torch._fused_adamw_(
+            *tensors,
+            [],
+            steps,
+            lr=training_config.learning_rate,
+            beta1=0.9,
+            beta2=0.999,
+            weight_decay=training_config.weight_decay,
+            eps=1e-8,
+            amsgrad=False,
+            maximize=False,
+        )
 
 
 def _unflatten(

@@ -1,8 +1,15 @@
 """Reading a VCF in parts by worker processes gives exactly the result of one reader."""
 
 import gzip
+import multiprocessing
+import os
+import signal
 import struct
+import subprocess
+import sys
+import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -322,3 +329,149 @@ def test_ingest_store_equals_serial(tmp_path, monkeypatch):
     for name in ("dosages.npy", "variants.tsv", "samples.tsv", "ingest_summary.tsv"):
         serial = (tmp_path / "store1" / name).read_bytes()
         assert (tmp_path / "store2" / name).read_bytes() == serial, name
+
+
+HEADER = (
+    "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n"
+)
+
+
+def small_records(n_records: int) -> list[str]:
+    return [f"1\t{100 + index}\t.\tA\tC\t.\t.\t.\tGT\t0/1\t1/1\n" for index in range(n_records)]
+
+
+def read_logged(caplog, path, **options):
+    """Return the outcome of a read in parts and the log messages of the parts module."""
+    caplog.clear()
+    with caplog.at_level("INFO", logger="fcsnet.io.vcf_parts"):
+        outcome = read_outcome(path, **options)
+    return outcome, [record.getMessage() for record in caplog.records]
+
+
+def test_garbage_lines_in_two_parts_equal_serial(tmp_path, caplog):
+    # htslib reads the first empty line as a record and fails on the second,
+    # so each part alone would accept its one empty line.
+    records = small_records(20)
+    path = tmp_path / "garbage.vcf"
+    path.write_text(HEADER + "".join(records[:2]) + "\n" + "".join(records[2:18]) + "\n")
+    serial = read_outcome(path)
+    parallel, messages = read_logged(caplog, path, threads=3, min_part_bytes=1)
+    assert isinstance(serial, str)
+    assert_same_read(serial, parallel)
+    assert any("records on contigs the header does not declare" in m for m in messages)
+
+
+def test_oversized_bgzf_block_read_serially(tmp_path, caplog):
+    # BGZF allows at most 65,536 bytes of text per block; htslib rejects more.
+    records = "".join(
+        f"1\t{100 + i}\t.\tA\tC\t.\t.\tX={'y' * 30000}\tGT\t0/1\t0/0\n" for i in range(4)
+    )
+    text = (HEADER + records).encode()
+    header_end = len(HEADER) + 100
+    path = tmp_path / "oversized.vcf.gz"
+    path.write_bytes(
+        bgzf_block(text[:header_end])
+        + bgzf_block(text[header_end : header_end + 90_000])
+        + bgzf_block(text[header_end + 90_000 :])
+        + bgzf_block(b"")
+    )
+    serial = read_outcome(path)
+    parallel, messages = read_logged(caplog, path, threads=3, min_part_bytes=1)
+    assert_same_read(serial, parallel)
+    assert any("more than the 65536 that BGZF allows" in m for m in messages)
+
+
+def test_named_pipe_read_once(tmp_path):
+    # A pipe can be read only once: the header must not be read from it first.
+    path = tmp_path / "cohort.vcf"
+    path.write_text(cohort_text(60))
+    pipe = tmp_path / "cohort.pipe"
+    os.mkfifo(pipe)
+    # The writer is another process: cyvcf2 holds the GIL while it waits on a pipe.
+    writer = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', str(path), str(pipe)])
+    code = (
+        "from fcsnet.io.vcf import read_vcf\n"
+        f"print(read_vcf({str(pipe)!r}, threads=2, min_part_bytes=1).dosages.shape)\n"
+    )
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == str(read_vcf(path).dosages.shape)
+
+
+def test_no_scratch_file_read_serially(tmp_path, caplog, monkeypatch):
+    path = tmp_path / "cohort.vcf"
+    path.write_text(cohort_text(80))
+
+    def no_temporary_directory(*args, **kwargs):
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(vcf_parts.tempfile, "TemporaryFile", no_temporary_directory)
+    parallel, messages = read_logged(caplog, path, threads=2, min_part_bytes=1)
+    assert_same_read(read_outcome(path), parallel)
+    assert any("no scratch file for the parts" in m for m in messages)
+
+
+def test_ignored_sigchld_read_serially(tmp_path, caplog):
+    path = tmp_path / "cohort.vcf"
+    path.write_text(cohort_text(80))
+    serial = read_outcome(path)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        parallel, messages = read_logged(caplog, path, threads=2, min_part_bytes=1)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert_same_read(serial, parallel)
+    assert any("SIGCHLD is ignored" in m for m in messages)
+
+
+def read_in_pool_worker(path):
+    return read_vcf(path, threads=2, min_part_bytes=1).dosages
+
+
+def test_daemonic_process_reads_serially(tmp_path):
+    path = tmp_path / "cohort.vcf"
+    path.write_text(cohort_text(80))
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        dosages = pool.apply(read_in_pool_worker, (path,))
+    np.testing.assert_array_equal(dosages, read_vcf(path).dosages)
+
+
+def test_killed_reader_leaves_no_process_or_file(tmp_path):
+    path = tmp_path / "cohort.vcf"
+    path.write_text(cohort_text(200))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = (
+        "import os, sys, time\n"
+        "from fcsnet.io import vcf_parts\n"
+        "from fcsnet.io.vcf import read_vcf\n"
+        "original = vcf_parts.read_records\n"
+        "def slow(*args, **kwargs):\n"
+        "    print('worker', os.getpid(), flush=True)\n"
+        "    time.sleep(60)\n"
+        "    return original(*args, **kwargs)\n"
+        "vcf_parts.read_records = slow\n"
+        f"read_vcf({str(path)!r}, threads=2, min_part_bytes=1)\n"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, TMPDIR=str(scratch)),
+    )
+    workers = [int(reader.stdout.readline().split()[1]) for _ in range(2)]
+    reader.send_signal(signal.SIGTERM)
+    reader.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()]
+    assert list(scratch.iterdir()) == []

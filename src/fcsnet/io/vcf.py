@@ -521,6 +521,13 @@ def read_vcf(
     _check_options(multiallelic, haploid, chunk_variants)
     if threads < 1:
         raise ConfigError(f"ingest.threads is {threads}; expected a positive integer")
+    if threads > 1:
+        from fcsnet.io.vcf_parts import log_serial_read, serial_read_reason
+
+        reason = serial_read_reason(path, region)
+        if reason is not None:
+            log_serial_read(path, reason)
+            threads = 1
     vcf, records = _open_vcf(path, region, samples)
     sample_ids = [str(sample) for sample in vcf.samples]
     declared_contigs = _declared_contigs(vcf)

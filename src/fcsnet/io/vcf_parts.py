@@ -20,28 +20,37 @@ parts of about equal size and reads them in forked worker processes:
   so htslib in the worker inflates the text as it would in one process.
   The writer is a process, not a thread, because cyvcf2 0.35 holds the GIL
   while it blocks on the read.
-- Each worker writes its int8 rows to a scratch file in the temporary
-  directory (``TMPDIR``), which needs room for the whole output matrix.
-  The parent then reads the parts, in file order, straight into the final
-  matrix, so the workers' rows and the final matrix are never in memory at
-  the same time.
+- Each worker writes its int8 rows to its own unnamed scratch file in the
+  temporary directory (``TMPDIR``), which needs room for the whole output
+  matrix. The parent then reads the parts, in file order, straight into
+  the final matrix, so the workers' rows and the final matrix are never in
+  memory at the same time. The files have no name, so none outlives a
+  killed reader, and on Linux the workers and writers are killed with the
+  process that started them.
 
 The result (dosages, variant table, counts and errors) is the same as a read
 in one process. A record that htslib cannot parse raises the same
-InputError, naming the same last record read. Where a part fails for another
-reason (a BGZF block that fails to inflate or its CRC32 check, a scratch
-file that cannot be written), the file is read again in one process, so that
-the error, if any, is that of a read in one process. BCF files, a region,
-gzip files that are not BGZF and smaller files are read in one process.
+InputError, naming the same last record read. The file is read again in
+one process where a part fails for another reason: a BGZF block that fails
+to inflate or its CRC32 check, or a scratch file that cannot be written.
+The same holds where a part read a record on a contig that the header does
+not declare. That is usually a garbage line, and how htslib handles one
+depends on the lines before it. So the result or error is always that of
+a read in one process.
+BCF files, a region, gzip files that are not BGZF, files that are not
+regular files (pipes), smaller files and readers that cannot start worker
+processes read in one process (see :func:`serial_read_reason`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import mmap
 import multiprocessing
 import os
-import shutil
+import signal
+import stat
 import struct
 import tempfile
 import zlib
@@ -49,7 +58,6 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from cyvcf2 import VCF
@@ -79,10 +87,13 @@ BGZF_FOOTER = struct.Struct("<II")  # CRC32, ISIZE
 BGZF_BLOCK_PREFIX = bytes.fromhex("1f8b08040000000000ff060042430200")
 # The text of one BGZF block, as bgzip writes it (BGZF_BLOCK_SIZE 0xff00 in htslib).
 BGZF_BLOCK_TEXT_BYTES = 0xFF00
+# The maximum text of one BGZF block (BGZF_MAX_BLOCK_SIZE in htslib's bgzf.h).
+BGZF_MAX_TEXT_BYTES = 0x10000
 # The empty block that ends a BGZF file (htslib's bgzf.c).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 PLAIN_CHUNK_BYTES = 2**20
 ERROR_TEXT_BYTES = 4000
+PR_SET_PDEATHSIG = 1  # prctl option from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -165,8 +176,15 @@ def _walk_bgzf(buffer) -> tuple[np.ndarray, np.ndarray]:
     offset = 0
     while offset < len(buffer):
         block_size, _ = _bgzf_block(buffer, offset)
+        text_size = struct.unpack_from("<I", buffer, offset + block_size - 4)[0]
+        if text_size > BGZF_MAX_TEXT_BYTES:
+            # htslib rejects such a block; a read in one process gives its error.
+            raise SplitError(
+                f"the BGZF block at byte {offset} holds {text_size} bytes of text, "
+                f"more than the {BGZF_MAX_TEXT_BYTES} that BGZF allows"
+            )
         offsets.append(offset)
-        sizes.append(struct.unpack_from("<I", buffer, offset + block_size - 4)[0])
+        sizes.append(text_size)
         offset += block_size
     return np.array(offsets, dtype=np.int64), np.array(sizes, dtype=np.int64)
 
@@ -347,7 +365,7 @@ def write_part(part: FilePart, stream) -> None:
 
 @dataclass
 class PartResult:
-    """Result of one part from a worker process; its rows are in the file ``matrix_path``."""
+    """Result of one part from a worker process; its rows are in the part's scratch file."""
 
     index: int
     n_rows: int
@@ -356,7 +374,6 @@ class PartResult:
     call_rate: np.ndarray
     counts: Counter
     last_record: str | None
-    matrix_path: str
     parse_error: RecordParseError | None = None
     stream_error: str | None = None
 
@@ -371,7 +388,8 @@ class _PartTask:
     multiallelic: str
     haploid: str
     chunk_variants: int
-    scratch: str
+    scratch_fd: int
+    parent: int
 
 
 def _start_writer(part: FilePart) -> tuple[int, int, int]:
@@ -381,6 +399,7 @@ def _start_writer(part: FilePart) -> tuple[int, int, int]:
     """
     read_end, write_end = os.pipe()
     error_read, error_write = os.pipe()
+    worker = os.getpid()
     pid = os.fork()
     if pid:
         os.close(write_end)
@@ -388,6 +407,7 @@ def _start_writer(part: FilePart) -> tuple[int, int, int]:
         return pid, read_end, error_read
     status = 1
     try:
+        _die_with_parent(worker)
         os.close(read_end)
         os.close(error_read)
         try:
@@ -403,8 +423,24 @@ def _start_writer(part: FilePart) -> tuple[int, int, int]:
         os._exit(status)
 
 
+def _die_with_parent(parent: int) -> None:
+    """Have Linux kill this process when its parent ends, so no worker outlives a killed reader.
+
+    Uses prctl(PR_SET_PDEATHSIG, SIGKILL); elsewhere this does nothing.
+    Exits at once if the parent ``parent`` has already ended.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _read_part(task: _PartTask) -> PartResult:
     """Parse one part through cyvcf2 in this worker process and save its rows to a scratch file."""
+    _die_with_parent(task.parent)
     part = task.part
     pid, read_end, error_read = _start_writer(part)
     source = f"{part.path} (part {part.index + 1} of {task.n_parts})"
@@ -440,7 +476,6 @@ def _read_part(task: _PartTask) -> PartResult:
         stream_error = f"the writer process ended with status {os.waitstatus_to_exitcode(status)}"
     stream_error = stream_error or open_error
 
-    matrix_path = os.path.join(task.scratch, f"part{part.index}.int8")
     empty = {"variant_id": [], "chrom": [], "pos": [], "ref": [], "alt": []}
     if blocks is None or stream_error:
         return PartResult(
@@ -451,12 +486,12 @@ def _read_part(task: _PartTask) -> PartResult:
             np.empty(0),
             Counter(),
             None,
-            matrix_path,
             parse_error,
             stream_error or None,
         )
     try:
-        with open(matrix_path, "wb") as stream:
+        with open(task.scratch_fd, "wb", closefd=False) as stream:
+            stream.seek(0)
             blocks.slabs.write_rows(stream)
     except OSError as error:
         return PartResult(
@@ -467,8 +502,8 @@ def _read_part(task: _PartTask) -> PartResult:
             np.empty(0),
             Counter(),
             None,
-            matrix_path,
-            stream_error=f"cannot write the scratch file {matrix_path}: {error}",
+            stream_error=f"cannot write the scratch file of the part in the temporary "
+            f"directory: {error}",
         )
     return PartResult(
         part.index,
@@ -478,7 +513,6 @@ def _read_part(task: _PartTask) -> PartResult:
         np.concatenate(blocks.call_rates) if blocks.call_rates else np.empty(0),
         blocks.counts,
         blocks.last_record,
-        matrix_path,
     )
 
 
@@ -501,23 +535,52 @@ def _check_results(path, results: list[PartResult]) -> str | None:
     return None
 
 
-def _join_matrix(results: list[PartResult], n_samples: int) -> np.ndarray:
-    """Read the parts' scratch files, in order, into one int8 matrix, deleting each once read."""
+def _join_matrix(results: list[PartResult], scratch_files: list, n_samples: int) -> np.ndarray:
+    """Read the parts' scratch files, in order, into one int8 matrix."""
     dosages = np.empty((sum(result.n_rows for result in results), n_samples), dtype=np.int8)
     start = 0
-    for result in results:
+    for result, stream in zip(results, scratch_files, strict=True):
         if result.n_rows:
             rows = dosages[start : start + result.n_rows]
-            with open(result.matrix_path, "rb") as stream:
-                if stream.readinto(memoryview(rows).cast("B")) != rows.nbytes:
-                    raise OSError(f"scratch file {result.matrix_path} is shorter than expected")
+            stream.seek(0)
+            if stream.readinto(memoryview(rows).cast("B")) != rows.nbytes:
+                raise OSError(
+                    f"the scratch file of part {result.index + 1} is shorter than expected"
+                )
             start += result.n_rows
-        Path(result.matrix_path).unlink(missing_ok=True)
     return dosages
 
 
-def _log_serial_read(path, reason: str) -> None:
+def log_serial_read(path, reason: str) -> None:
+    """Log that ``path`` is read in one process, and why."""
     logger.info("%s: reading in one process (%s)", path, reason)
+
+
+def serial_read_reason(path, region: str | None) -> str | None:
+    """Return why ``path`` must be read in one process before it is opened, or None.
+
+    Checked before the header is read: a named pipe or a process
+    substitution (``/dev/fd/N``) can be read only once, so it must not be
+    opened for the header first. Worker processes also need the fork start
+    method, a parent that may have children (not a daemonic
+    multiprocessing worker) and a SIGCHLD handler that lets them wait for
+    their writer processes.
+    """
+    if region is not None:
+        return "a region is read through the index"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return f"cannot stat the file: {error.strerror}"
+    if not stat.S_ISREG(mode):
+        return "the file is not a regular file (for example a pipe), so it can be read only once"
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return "the fork start method is not available"
+    if multiprocessing.current_process().daemon:
+        return "this is a daemonic process, which may not start worker processes"
+    if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+        return "SIGCHLD is ignored, so worker processes could not wait for their writers"
+    return None
 
 
 def read_vcf_in_parts(
@@ -542,21 +605,19 @@ def read_vcf_in_parts(
     damaged) or gives one part only, and after a part failed for another
     reason than a record that htslib cannot parse.
     """
-    if region is not None:
-        _log_serial_read(path, "a region is read through the index")
-        return None
-    if "fork" not in multiprocessing.get_all_start_methods():
-        _log_serial_read(path, "the fork start method is not available")
+    reason = serial_read_reason(path, region)
+    if reason is not None:
+        log_serial_read(path, reason)
         return None
     if min_part_bytes is None:
         min_part_bytes = MIN_PART_BYTES
     try:
         parts = plan_parts(path, threads, min_part_bytes)
     except (SplitError, OSError) as error:
-        _log_serial_read(path, f"cannot cut the file into parts: {error}")
+        log_serial_read(path, f"cannot cut the file into parts: {error}")
         return None
     if len(parts) < 2:
-        _log_serial_read(
+        log_serial_read(
             path, f"less than {min_part_bytes} bytes of text per part for {threads} parts"
         )
         return None
@@ -564,7 +625,18 @@ def read_vcf_in_parts(
     logger.info(
         "%s: reading in %d parts by %d worker processes (%s)", path, len(parts), len(parts), kind
     )
-    scratch = tempfile.mkdtemp(prefix="fcsnet-vcf-parts-")
+    # One unnamed temporary file per part, opened before the workers are
+    # forked so that they inherit it. The system deletes it however this
+    # process ends, so no scratch file outlives a killed reader.
+    scratch_files = []
+    try:
+        for _ in parts:
+            scratch_files.append(tempfile.TemporaryFile(prefix="fcsnet-vcf-part-"))
+    except OSError as error:  # includes FileNotFoundError: no usable temporary directory
+        for stream in scratch_files:
+            stream.close()
+        log_serial_read(path, f"no scratch file for the parts: {error}")
+        return None
     try:
         tasks = [
             _PartTask(
@@ -576,9 +648,10 @@ def read_vcf_in_parts(
                 multiallelic,
                 haploid,
                 chunk_variants,
-                scratch,
+                stream.fileno(),
+                os.getpid(),
             )
-            for part in parts
+            for part, stream in zip(parts, scratch_files, strict=True)
         ]
         context = multiprocessing.get_context("fork")
         try:
@@ -599,6 +672,17 @@ def read_vcf_in_parts(
             counts.update(result.counts)
             for name, values in result.columns.items():
                 columns[name].extend(values)
+        if counts["records_unknown_contig_skipped"]:
+            # Such records are usually garbage lines. htslib keeps state
+            # across them (a second short line can fail where the first was
+            # read), so only a read in one process gives its result.
+            logger.warning(
+                "%s: reading again in one process (%d records on contigs the header does not "
+                "declare)",
+                path,
+                counts["records_unknown_contig_skipped"],
+            )
+            return None
         return assemble_genotypes(
             path,
             region,
@@ -608,7 +692,8 @@ def read_vcf_in_parts(
             np.concatenate([result.alt_freq for result in results]),
             np.concatenate([result.call_rate for result in results]),
             counts,
-            lambda: _join_matrix(results, len(sample_ids)),
+            lambda: _join_matrix(results, scratch_files, len(sample_ids)),
         )
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for stream in scratch_files:
+            stream.close()

@@ -172,14 +172,23 @@ def all_targets():
     return targets
 
 
+def input_mb(input):
+    """Return the size of a job's input files in MiB, 0 for files not yet made.
+
+    Used in place of input.size_mb, which makes Snakemake 9 warn about a
+    coroutine never awaited when snakemake --report evaluates resources.
+    """
+    return sum(os.path.getsize(path) for path in input if os.path.exists(path)) / 2**20
+
+
 # Report stage (rules/report.smk).
 def report_mem_mb(wildcards, input):
     # pandas holds a TSV in a few times its size on disk; matplotlib needs about 300 MB.
-    return 1000 + 10 * int(input.size_mb)
+    return 1000 + 10 * int(input_mb(input))
 
 
 def report_runtime(wildcards, input):
-    return 10 + int(input.size_mb) // 50
+    return 10 + int(input_mb(input)) // 50
 
 
 def report_files(wildcards):
@@ -212,15 +221,15 @@ def ingest_mem_mb(wildcards, input):
     # Estimate: a GT-only bgzipped VCF takes about 0.3 bytes per genotype call
     # (bench/ingest_benchmark.py), the int8 matrix 1 byte, and ingestion peaks
     # near 1.5 matrices above the interpreter. Richer VCFs get a larger margin.
-    return 1000 + 6 * int(input.size_mb)
+    return 1000 + 6 * int(input_mb(input))
 
 
 def ingest_runtime(wildcards, input):
-    return 10 + int(input.size_mb) // 20
+    return 10 + int(input_mb(input)) // 20
 
 
 def genotype_store_mb(wildcards, input):
-    return max(1, int(input.size_mb))
+    return max(1, int(input_mb(input)))
 
 
 # Network, communities, crs and subtypes stages (rules/network.smk, rules/crs.smk).

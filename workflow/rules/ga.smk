@@ -33,7 +33,7 @@ rule ga_batch:
     threads: 1
     resources:
         # The training dosages are copied once; evaluators need a few MB.
-        mem_mb=lambda wildcards, input: 1000 + 2 * int(input.size_mb),
+        mem_mb=lambda wildcards, input: 1000 + 2 * int(input_mb(input)),
         runtime=lambda wildcards: 10 + config["ga"]["runs_per_job"],
     group:
         "ga"

@@ -22,9 +22,9 @@ rule scan_pairs:
         # Genotype indicators (12 bytes per call) plus one chunk of counts
         # (about 200 bytes per pair).
         mem_mb=lambda wildcards, input: 1000
-        + 12 * int(input.size_mb)
+        + 12 * int(input_mb(input))
         + config["scan"]["chunk_size"] // 5000,
-        runtime=lambda wildcards, input: 10 + int(input.size_mb) // 2,
+        runtime=lambda wildcards, input: 10 + int(input_mb(input)) // 2,
     conda:
         "../../envs/selection.yaml"
     script:

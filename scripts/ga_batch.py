@@ -16,4 +16,5 @@ with rule_logging(snakemake):
         seed=snakemake.params.seed,
         ga_params=dict(snakemake.params.ga),
         variant_scores_path=snakemake.input.get("variant_scores"),
+        threads=snakemake.threads,
     )

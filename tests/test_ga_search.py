@@ -237,3 +237,39 @@ def test_more_folds_than_cases_names_key(random_cohort):
         run_ga_batch(
             dosages, status, names, size_limit=2, run_indices=[0], seed=0, ga_params=GA_DEFAULTS
         )
+
+
+@pytest.mark.parametrize(("fitness", "expected_threads"), [("attention", 1), ("cells", 2)])
+def test_batch_caps_torch_threads_for_attention(tmp_path, monkeypatch, fitness, expected_threads):
+    # Concurrent GA jobs must not each run torch on every core of the node.
+    import torch
+
+    from fcsnet.ga import runs
+
+    seen = []
+
+    def fake_run_ga_batch(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        empty = pd.DataFrame()
+        return empty, empty
+
+    monkeypatch.setattr(runs, "load_training", lambda *args: (np.zeros((2, 4)), None, ["a", "b"]))
+    monkeypatch.setattr(runs, "run_ga_batch", fake_run_ga_batch)
+    monkeypatch.setattr(runs, "write_table", lambda table, path: None)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs.run_batch_files(
+            tmp_path,
+            tmp_path / "split.tsv",
+            tmp_path / "selections.tsv",
+            tmp_path / "generations.tsv",
+            size_limit=2,
+            batch=0,
+            seed=0,
+            ga_params={"n_runs": 1, "runs_per_job": 1, "fitness": fitness},
+            threads=1,
+        )
+    finally:
+        torch.set_num_threads(previous)
+    assert seen == [expected_threads]

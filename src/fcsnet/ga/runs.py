@@ -204,8 +204,18 @@ def run_batch_files(
     seed,
     ga_params,
     variant_scores_path=None,
+    threads: int = 1,
 ) -> None:
-    """Run one workflow batch of GA runs and write its two tables."""
+    """Run one workflow batch of GA runs and write its two tables.
+
+    ``threads`` is the job's CPU count. With the ``attention`` fitness it
+    caps torch's intra-op threads, which otherwise default to every core of
+    the node and make concurrent GA jobs oversubscribe it.
+    """
+    if ga_params.get("fitness") == "attention":
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))
     dosages, status, variant_ids = load_training(qc_dir, split_path)
     runs = batch_runs(ga_params["n_runs"], ga_params["runs_per_job"], batch)
     guide = None

@@ -21,7 +21,9 @@ rounding. In one check of 16 models trained for 10 epochs at learning rate
 moved by 0.005; the other 15 differed by at most 7e-4.
 
 Memory is bounded by ``models_per_chunk`` times ``batch_size`` (and
-``eval_batch_size``), not by M. Chunks take models in order of subset size.
+``eval_batch_size``), not by M, plus the token rows of every sample of a
+chunk's models, 2 bytes per sample and token (int16, computed once per
+chunk). Chunks take models in order of subset size.
 """
 
 from __future__ import annotations

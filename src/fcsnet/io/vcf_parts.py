@@ -535,9 +535,24 @@ def _check_results(path, results: list[PartResult]) -> str | None:
     return None
 
 
+def _prefaulted_matrix(n_rows: int, n_samples: int) -> np.ndarray:
+    """Return an int8 matrix whose pages the kernel maps in one call (MAP_POPULATE on Linux).
+
+    Reading the parts into a fresh ``numpy.empty`` matrix faulted its pages in
+    one at a time: about 88 ms for a 38 MiB matrix against 13 ms with
+    MAP_POPULATE, in one measurement on this project's benchmark machine.
+    """
+    size = n_rows * n_samples
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if not size or not populate:
+        return np.empty((n_rows, n_samples), dtype=np.int8)
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    return np.frombuffer(buffer, dtype=np.int8).reshape(n_rows, n_samples)
+
+
 def _join_matrix(results: list[PartResult], scratch_files: list, n_samples: int) -> np.ndarray:
     """Read the parts' scratch files, in order, into one int8 matrix."""
-    dosages = np.empty((sum(result.n_rows for result in results), n_samples), dtype=np.int8)
+    dosages = _prefaulted_matrix(sum(result.n_rows for result in results), n_samples)
     start = 0
     for result, stream in zip(results, scratch_files, strict=True):
         if result.n_rows:

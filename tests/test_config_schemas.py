@@ -91,3 +91,47 @@ def test_invalid_config_named_in_short_message(repository, tmp_path, settings, e
     assert expected in output
     assert "config/README.md" in output
     assert "Failed validating" not in output
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            "{plink}\tvcf\t{phenotypes}\tY1",
+            "looks like a PLINK fileset but format is 'vcf'; set format to 'plink'",
+        ),
+        ("{vcf}\tplink\t\t", "looks like a VCF but format is 'plink'; set format to 'vcf'"),
+        ("{vcf}\tvcf\t\t", "a VCF carries no case/control status"),
+        (
+            "{plink}\tplink\t{phenotypes}\tY3",
+            "phenotype column 'Y3' not found in",
+        ),
+    ],
+    ids=["plink-as-vcf", "vcf-as-plink", "vcf-without-phenotypes", "unknown-column"],
+)
+def test_cohort_sheet_mistakes_named_before_jobs(repository, shared_data, tmp_path, row, expected):
+    sheet = tmp_path / "cohorts.tsv"
+    filled = row.format(
+        plink=shared_data / "plink" / "example",
+        vcf=shared_data / "vcf" / "test.vcf.gz",
+        phenotypes=shared_data / "plink" / "phenotype_bin.txt",
+    )
+    sheet.write_text(f"cohort\tgenotypes\tformat\tphenotypes\tphenotype_column\nmine\t{filled}\n")
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"cohorts": str(sheet)}))
+    command = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(repository / "workflow" / "Snakefile"),
+        "--directory",
+        str(repository),
+        "--configfile",
+        str(repository / "config" / "config.yaml"),
+        str(extra),
+        "--dry-run",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"cohort sheet {sheet}, cohort 'mine': " in output
+    assert expected in output

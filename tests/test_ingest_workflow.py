@@ -125,6 +125,9 @@ def test_bad_phenotype_fails_with_clear_log(repository, shared_data, tmp_path):
     log = (tmp_path / "logs" / "fam6" / "ingest_genotypes.log").read_text()
     assert "is not a case/control status in PLINK coding" in log
     assert not (tmp_path / "results" / "fam6" / "genotypes" / "dosages.npy").exists()
+    # A user error reaches the terminal as one line, without a Python traceback.
+    assert "Error in rule ingest_genotypes: " in result.stderr
+    assert "Traceback (most recent call last)" not in result.stderr
 
 
 def test_case_only_table_drops_controls(tmp_path, caplog):

@@ -511,8 +511,9 @@ def find_communities(
     candidates["reported"] = (candidates["reason"] == "") | (candidates["reason"] == "untested")
     for row in candidates[failed].itertuples():
         logger.info(
-            "communities: candidate {%s} not significant on the validation split (%s)",
+            "communities: candidate {%s} not significant by the %s test (%s)",
             row.variant_ids,
+            significance,
             row.reason,
         )
 

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from fcsnet.errors import ConfigError, InputError
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -31,8 +33,12 @@ def configure_logging(log_path: str | Path | None = None, level: int = logging.I
 def rule_logging(snakemake) -> Iterator[logging.Logger]:
     """Log a rule script to its first log file and record any failure there.
 
-    A failure is logged with the rule name and its input files before it is
-    re-raised, so that the log of a failed job says what failed on which input.
+    A failure is logged with the rule name and its input files, so that the
+    log of a failed job says what failed on which input. An input or config
+    error (:class:`~fcsnet.errors.InputError`, :class:`~fcsnet.errors.ConfigError`)
+    is a message for the user: it is also written to standard error, and the
+    script exits with status 1 without a Python traceback. Any other
+    exception is re-raised with its traceback.
     """
     log_path = snakemake.log[0] if len(snakemake.log) else None
     configure_logging(log_path)
@@ -41,6 +47,10 @@ def rule_logging(snakemake) -> Iterator[logging.Logger]:
     logger.info("rule %s started; input: %s", snakemake.rule, inputs or "(none)")
     try:
         yield logger
+    except (InputError, ConfigError) as error:
+        logger.error("rule %s failed on input %s: %s", snakemake.rule, inputs or "(none)", error)
+        print(f"Error in rule {snakemake.rule}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
     except Exception as error:
         logger.error(
             "rule %s failed on input %s: %s: %s",

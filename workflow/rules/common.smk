@@ -90,7 +90,57 @@ def read_cohort_sheet(path):
         raise ValueError(
             f"cohort sheet {path}: cohort names must be unique; repeated: {duplicated}"
         )
+    for row in sheet.itertuples(index=False):
+        problem = cohort_row_problem(row._asdict())
+        if problem:
+            raise WorkflowError(
+                f"cohort sheet {path}, cohort {row.cohort!r}: {problem}"
+            )
     return sheet.set_index("cohort", drop=False)
+
+
+VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
+PLINK_SUFFIXES = (".bed", ".bim", ".fam")
+
+
+def cohort_row_problem(row):
+    """Return what is wrong with one cohort sheet row, or None.
+
+    Checks what can be checked before any job runs: the format against the
+    genotype path, a phenotype sheet for VCF cohorts and the phenotype
+    column in a sheet that already exists. Paths are relative to the
+    directory Snakemake runs in; files that a rule makes may not exist yet.
+    """
+    # Empty cells read as None or NaN.
+    row = {key: None if pd.isna(value) else value for key, value in row.items()}
+    genotypes, genotype_format = row["genotypes"], row["format"]
+    if genotype_format == "vcf":
+        if genotypes.endswith(PLINK_SUFFIXES) or Path(f"{genotypes}.bed").exists():
+            return (
+                f"genotypes {genotypes} looks like a PLINK fileset but format is 'vcf'; "
+                "set format to 'plink'"
+            )
+        if not row.get("phenotypes"):
+            return (
+                "a VCF carries no case/control status; give a phenotype sheet in the "
+                "'phenotypes' column"
+            )
+    if genotype_format == "plink" and genotypes.endswith(VCF_SUFFIXES):
+        return f"genotypes {genotypes} looks like a VCF but format is 'plink'; set format to 'vcf'"
+    phenotypes, column = row.get("phenotypes"), row.get("phenotype_column")
+    if phenotypes and column and Path(phenotypes).is_file():
+        try:
+            header = list(
+                pd.read_csv(phenotypes, sep=r"\s+", nrows=0, dtype=str).columns
+            )
+        except (ValueError, OSError, UnicodeDecodeError):
+            return None  # the ingest rule reports an unreadable sheet
+        if column not in header:
+            return (
+                f"phenotype column {column!r} not found in {phenotypes}, whose columns "
+                f"are {header}; set 'phenotype_column' to one of them"
+            )
+    return None
 
 
 cohorts = read_cohort_sheet(config["cohorts"])

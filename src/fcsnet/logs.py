@@ -48,7 +48,13 @@ def rule_logging(snakemake) -> Iterator[logging.Logger]:
     try:
         yield logger
     except (InputError, ConfigError) as error:
-        logger.error("rule %s failed on input %s: %s", snakemake.rule, inputs or "(none)", error)
+        logger.error(
+            "rule %s failed on input %s: %s: %s",
+            snakemake.rule,
+            inputs or "(none)",
+            type(error).__name__,
+            error,
+        )
         print(f"Error in rule {snakemake.rule}: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     except Exception as error:

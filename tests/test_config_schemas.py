@@ -135,3 +135,30 @@ def test_cohort_sheet_mistakes_named_before_jobs(repository, shared_data, tmp_pa
     assert result.returncode != 0
     assert f"cohort sheet {sheet}, cohort 'mine': " in output
     assert expected in output
+
+
+def test_missing_genotype_file_named_before_jobs(repository, shared_data, tmp_path):
+    sheet = tmp_path / "cohorts.tsv"
+    sheet.write_text(
+        "cohort\tgenotypes\tformat\tphenotypes\tphenotype_column\n"
+        f"mine\t{shared_data / 'plink' / 'exmple'}\tplink\t"
+        f"{shared_data / 'plink' / 'phenotype_bin.txt'}\tY1\n"
+    )
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"cohorts": str(sheet)}))
+    command = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(repository / "workflow" / "Snakefile"),
+        "--directory",
+        str(repository),
+        "--configfile",
+        str(repository / "config" / "config.yaml"),
+        str(extra),
+        "--dry-run",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"genotypes file {shared_data / 'plink' / 'exmple.bed'} not found" in output
+    assert "correct the 'genotypes' column" in output

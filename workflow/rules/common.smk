@@ -103,6 +103,24 @@ VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
 PLINK_SUFFIXES = (".bed", ".bim", ".fam")
 
 
+def missing_input(path, genotype_format, column):
+    """Return the first file of a sheet cell that does not exist, or None.
+
+    Paths under results/ are made by the workflow itself (the simulated
+    example) and are not checked.
+    """
+    if not path or Path(path).parts[:1] == ("results",):
+        return None
+    if column in ("genotypes", "case_only_genotypes") and genotype_format == "plink":
+        prefix = path[: -len(".bed")] if path.endswith(".bed") else path
+        paths = [f"{prefix}{suffix}" for suffix in PLINK_SUFFIXES]
+    else:
+        paths = [path]
+    return next(
+        (candidate for candidate in paths if not Path(candidate).exists()), None
+    )
+
+
 def cohort_row_problem(row):
     """Return what is wrong with one cohort sheet row, or None.
 
@@ -127,6 +145,13 @@ def cohort_row_problem(row):
             )
     if genotype_format == "plink" and genotypes.endswith(VCF_SUFFIXES):
         return f"genotypes {genotypes} looks like a VCF but format is 'plink'; set format to 'vcf'"
+    for column in ("genotypes", "phenotypes", "case_only_genotypes", "truth"):
+        missing = missing_input(row.get(column), genotype_format, column)
+        if missing:
+            return (
+                f"{column} file {missing} not found (relative paths are read from "
+                f"{os.getcwd()}); correct the '{column}' column"
+            )
     phenotypes, column = row.get("phenotypes"), row.get("phenotype_column")
     if phenotypes and column and Path(phenotypes).is_file():
         try:

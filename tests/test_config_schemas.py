@@ -63,15 +63,8 @@ def test_misspelt_keys_rejected_by_schemas():
         assert _objects_without_closed_keys(schema) == [], section
 
 
-@pytest.mark.parametrize(
-    ("settings", "expected"),
-    [
-        ({"ga": {"n_run": 6}}, "invalid config section 'ga': Additional properties"),
-        ({"ga": {"crossover_rate": 2}}, "key 'crossover_rate': 2 is greater than the maximum of 1"),
-        ({"seed": -1}, "key 'seed': -1 is less than the minimum of 0"),
-    ],
-)
-def test_invalid_config_named_in_short_message(repository, tmp_path, settings, expected):
+def dry_run(repository, tmp_path, settings):
+    """Dry-run the workflow with ``settings`` over the default config; return the result and output."""
     extra = tmp_path / "extra.yaml"
     extra.write_text(yaml.safe_dump(settings))
     command = [
@@ -86,7 +79,19 @@ def test_invalid_config_named_in_short_message(repository, tmp_path, settings, e
         "--dry-run",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    output = result.stdout + result.stderr
+    return result, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"ga": {"n_run": 6}}, "invalid config section 'ga': Additional properties"),
+        ({"ga": {"crossover_rate": 2}}, "key 'crossover_rate': 2 is greater than the maximum of 1"),
+        ({"seed": -1}, "key 'seed': -1 is less than the minimum of 0"),
+    ],
+)
+def test_invalid_config_named_in_short_message(repository, tmp_path, settings, expected):
+    result, output = dry_run(repository, tmp_path, settings)
     assert result.returncode != 0
     assert expected in output
     assert "config/README.md" in output
@@ -117,21 +122,7 @@ def test_cohort_sheet_mistakes_named_before_jobs(repository, shared_data, tmp_pa
         phenotypes=shared_data / "plink" / "phenotype_bin.txt",
     )
     sheet.write_text(f"cohort\tgenotypes\tformat\tphenotypes\tphenotype_column\nmine\t{filled}\n")
-    extra = tmp_path / "extra.yaml"
-    extra.write_text(yaml.safe_dump({"cohorts": str(sheet)}))
-    command = [
-        SNAKEMAKE,
-        "--snakefile",
-        str(repository / "workflow" / "Snakefile"),
-        "--directory",
-        str(repository),
-        "--configfile",
-        str(repository / "config" / "config.yaml"),
-        str(extra),
-        "--dry-run",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    output = result.stdout + result.stderr
+    result, output = dry_run(repository, tmp_path, {"cohorts": str(sheet)})
     assert result.returncode != 0
     assert f"cohort sheet {sheet}, cohort 'mine': " in output
     assert expected in output
@@ -144,21 +135,7 @@ def test_missing_genotype_file_named_before_jobs(repository, shared_data, tmp_pa
         f"mine\t{shared_data / 'plink' / 'exmple'}\tplink\t"
         f"{shared_data / 'plink' / 'phenotype_bin.txt'}\tY1\n"
     )
-    extra = tmp_path / "extra.yaml"
-    extra.write_text(yaml.safe_dump({"cohorts": str(sheet)}))
-    command = [
-        SNAKEMAKE,
-        "--snakefile",
-        str(repository / "workflow" / "Snakefile"),
-        "--directory",
-        str(repository),
-        "--configfile",
-        str(repository / "config" / "config.yaml"),
-        str(extra),
-        "--dry-run",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    output = result.stdout + result.stderr
+    result, output = dry_run(repository, tmp_path, {"cohorts": str(sheet)})
     assert result.returncode != 0
     assert f"genotypes file {shared_data / 'plink' / 'exmple.bed'} not found" in output
     assert "correct the 'genotypes' column" in output

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_vcf import VCF_FILES as SHARED_VCF_FILES
 
 from fcsnet.errors import ConfigError, InputError
 from fcsnet.ingest import ingest_cohort
@@ -21,17 +22,6 @@ from fcsnet.io import vcf_parts
 from fcsnet.io.vcf import read_vcf
 from fcsnet.io.vcf_parts import plan_parts
 
-SHARED_VCF_FILES = [
-    "test.vcf.gz",
-    "test-haploidX.vcf",
-    "multi-contig.vcf.gz",
-    "multi-contig.bcf",
-    "test-format-string.vcf",
-    "test-multiallelic-homozygous-alt.vcf.gz",
-    "seg.vcf.gz",
-    "test-no-genotypes.vcf",
-    "test.comp_het.3.vcf",
-]
 PARALLEL_LOG = "reading in {n} parts by {n} worker processes"
 SAMPLES = [f"s{index}" for index in range(6)]
 
@@ -449,6 +439,8 @@ def test_killed_reader_leaves_no_process_or_file(tmp_path):
     path.write_text(cohort_text(200))
     scratch = tmp_path / "scratch"
     scratch.mkdir()
+
+    # Each worker prints its process ID, then waits, so the reader is killed mid-read.
     code = (
         "import os, sys, time\n"
         "from fcsnet.io import vcf_parts\n"
@@ -470,6 +462,7 @@ def test_killed_reader_leaves_no_process_or_file(tmp_path):
     workers = [int(reader.stdout.readline().split()[1]) for _ in range(2)]
     reader.send_signal(signal.SIGTERM)
     reader.wait(timeout=30)
+
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
         time.sleep(0.1)

@@ -34,7 +34,7 @@ def rule_logging(snakemake) -> Iterator[logging.Logger]:
     """Log a rule script to its first log file and record any failure there.
 
     A failure is logged with the rule name and its input files, so that the
-    log of a failed job says what failed on which input. An input or config
+    log of a failed job names what failed on which input. An input or config
     error (:class:`~fcsnet.errors.InputError`, :class:`~fcsnet.errors.ConfigError`)
     is a message for the user: it is also written to standard error, and the
     script exits with status 1 without a Python traceback. Any other

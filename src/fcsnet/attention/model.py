@@ -129,26 +129,14 @@ def forward_stacked(
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
     """Run M independent classifiers whose parameters are stacked on dimension 0.
 
+    Turns the genotype codes into token rows with :func:`token_rows` and
+    calls :func:`forward_from_rows`, which documents ``parameters``,
+    ``variant_mask``, ``return_weights`` and the return values.
+
     Parameters
     ----------
-    parameters : dict of str to torch.Tensor
-        The tensors of :func:`init_parameters`, each with a leading model
-        dimension M.
     codes : torch.Tensor, int64, shape (M, batch, n_positions)
         Genotype codes from :func:`genotype_codes`; padded slots may hold any code.
-    variant_mask : torch.Tensor, bool, shape (M, n_positions)
-        True for the real variants of each model's subset, False for padding.
-    return_weights : bool
-        Use the explicit softmax path and also return each block's attention
-        weights, tensors of shape (M, batch, n_heads, n_queries, 1 + n_positions).
-        Token 0 is the classification token. n_queries is 1 + n_positions,
-        except in the last block: it computes only the classification
-        token's row, because that is the only row the head reads.
-
-    Returns
-    -------
-    logits : torch.Tensor, float, shape (M, batch)
-        Log-odds of case status.
     """
     return forward_from_rows(
         parameters, token_rows(codes), variant_mask, config, return_weights=return_weights
@@ -183,11 +171,11 @@ def forward_from_rows(
     *,
     return_weights: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-    """Run M independent classifiers on the table rows of their tokens.
+    """Run M independent classifiers whose parameters are stacked on dimension 0.
 
-    The same as :func:`forward_stacked`, for tokens already turned into
-    table rows by :func:`token_rows`, so that batched training computes the
-    rows of all samples once instead of at every step.
+    Takes tokens already turned into table rows by :func:`token_rows`, so
+    that batched training computes the rows of all samples once instead of
+    at every step; :func:`forward_stacked` takes genotype codes.
 
     Parameters
     ----------

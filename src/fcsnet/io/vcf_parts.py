@@ -33,7 +33,7 @@ in one process. A record that htslib cannot parse raises the same
 InputError, naming the same last record read. The file is read again in
 one process where a part fails for another reason: a BGZF block that fails
 to inflate or its CRC32 check, or a scratch file that cannot be written.
-The same holds where a part read a record on a contig that the header does
+So is a file in which a part read a record on a contig that the header does
 not declare. That is usually a garbage line, and how htslib handles one
 depends on the lines before it. So the result or error is always that of
 a read in one process.
@@ -180,7 +180,7 @@ def _walk_bgzf(buffer) -> tuple[np.ndarray, np.ndarray]:
         if text_size > BGZF_MAX_TEXT_BYTES:
             # htslib rejects such a block; a read in one process gives its error.
             raise SplitError(
-                f"the BGZF block at byte {offset} holds {text_size} bytes of text, "
+                f"the BGZF block at byte {offset} contains {text_size} bytes of text, "
                 f"more than the {BGZF_MAX_TEXT_BYTES} that BGZF allows"
             )
         offsets.append(offset)
@@ -615,10 +615,11 @@ def read_vcf_in_parts(
     Takes the arguments of :func:`fcsnet.io.vcf.read_vcf`, plus the sample
     IDs and declared contigs of the header that the caller has read.
     Returns None, after logging the reason, where the file must be read in
-    one process. That is the case for a region, without the fork start
-    method, for a file that cannot be split (BCF, gzip but not BGZF,
-    damaged) or gives one part only, and after a part failed for another
-    reason than a record that htslib cannot parse.
+    one process. That is the case for a region and without the fork start
+    method. It is also the case for a file that cannot be split (BCF, gzip
+    but not BGZF, damaged) or gives one part only. Last, it is the case
+    after a part failed for another reason than a record that htslib cannot
+    parse.
     """
     reason = serial_read_reason(path, region)
     if reason is not None:
